@@ -1,0 +1,7 @@
+/**
+ * Public entry point of the package's pure core (no Node-RED import): what a receiver or a script may use
+ * without Node-RED.
+ */
+export * from './events';
+export * from './elements';
+export * from './errors';

@@ -1,0 +1,5 @@
+import type { Express } from 'express';
+import type { SimState } from './state';
+
+/** Placeholder: implemented by its own issue work. */
+export function registerSubscriptions(_app: Express, _state: SimState): void {}
