@@ -1,0 +1,23 @@
+/**
+ * What an `ms365-connector` config node offers the nodes that use it (as core MQTT's broker node offers its
+ * connection, STYLE.md §1): one shared Graph client and token manager, and status fan-out to registered users.
+ * User nodes get it with `RED.nodes.getNode(config.connector) as ConnectorNode | null`.
+ */
+import type { Node, NodeStatus } from 'node-red';
+import type { ElementKey } from '../../core/elements';
+import type { GraphClient } from '../../core/graph/client';
+
+export interface ConnectorNode extends Node {
+  readonly elementKey: ElementKey;
+  /** The connector's `name` (copied into events as `instanceName`). */
+  readonly instanceName: string;
+  readonly graph: GraphClient;
+  /** `/me` for delegated sign-in, `/users/{userId}` for client credentials (CONTRACT: `/me/` is rewritten). */
+  readonly mePath: string;
+  /** Start sharing: the user node receives the connector's status changes (signed in, sign-in needed, ...). */
+  register(user: Node): void;
+  /** Stop sharing (call from the user's close handler). */
+  deregister(user: Node): void;
+  /** The connector's current status, to show on a newly registered user. */
+  currentStatus(): NodeStatus;
+}
