@@ -4,10 +4,13 @@
  * per mailbox, `@odata.nextLink`/`deltaLink` followed only on the configured Graph host, timeouts, errors
  * carrying Graph's error code and request id.
  *
- * SKELETON: signatures fixed so that other modules can code against them; implemented by issue 3.
+ * Rules from `reference/graph.md` §7 (throttling: Retry-After, 4 concurrent requests per mailbox) and §8
+ * (401 `InvalidAuthenticationToken` ⇒ new token). The bearer token is only ever sent to the origin of `baseUrl`
+ * (TARGETS.md: "bearer token sent to the configured Graph host only"); redirects are not followed.
  */
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { Ms365Error } from '../errors';
-import type { Logger } from '../logger';
+import { silentLogger, type Logger } from '../logger';
 
 /** Where the client gets bearer tokens; the connector's token manager implements it. */
 export interface TokenSource {
@@ -30,6 +33,10 @@ export interface GraphClientOptions {
   logger?: Logger;
   /** For tests of backoff: how to wait. */
   sleep?: (ms: number) => Promise<void>;
+  /** Longest wait honoured for one `Retry-After`/backoff; default 120 s (longer waits fail the request). */
+  maxRetryDelayMs?: number;
+  /** First backoff delay without `Retry-After`; default 1 s, doubled per attempt (full jitter), capped at 30 s. */
+  backoffBaseMs?: number;
 }
 
 export interface GraphRequest {
@@ -69,16 +76,219 @@ export class GraphError extends Ms365Error {
 
 export class GraphClient {
   readonly baseUrl: string;
+  private readonly origin: string;
+  private readonly http: AxiosInstance;
+  private readonly logger: Logger;
+  private readonly maxConcurrency: number;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(readonly options: GraphClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    let parsed: URL;
+    try {
+      parsed = new URL(this.baseUrl);
+    } catch {
+      throw new Ms365Error('invalid_configuration', `graphBaseUrl: '${this.baseUrl}' is not a URL`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      throw new Ms365Error('invalid_configuration', 'graphBaseUrl: must be an http(s) URL');
+    }
+    this.origin = parsed.origin;
+    this.logger = options.logger ?? silentLogger;
+    this.maxConcurrency = Math.max(1, options.maxConcurrency ?? 4);
+    this.http = axios.create({
+      timeout: options.timeoutMs ?? 30_000,
+      maxRedirects: 0,
+      validateStatus: () => true,
+      responseType: 'json',
+      headers: { Accept: 'application/json' },
+    });
   }
 
-  async request<T>(_req: GraphRequest): Promise<GraphResponse<T>> {
-    throw new Ms365Error('not_implemented', 'GraphClient.request is not implemented yet');
+  /** Requests running now (at most `maxConcurrency`). */
+  get activeRequests(): number {
+    return this.active;
+  }
+
+  /**
+   * Resolve a request URL: a path relative to `baseUrl`, or an absolute URL on the same origin (a nextLink or
+   * deltaLink). Anything else throws `Ms365Error('foreign_url')` before a token is fetched or sent.
+   */
+  resolveUrl(url: string): string {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith('//')) {
+      let absolute: URL;
+      try {
+        absolute = new URL(url);
+      } catch {
+        throw new Ms365Error('foreign_url', 'Refusing a malformed absolute Graph URL');
+      }
+      if (absolute.origin !== this.origin) {
+        throw new Ms365Error('foreign_url', `Refusing to call ${absolute.origin}: only ${this.origin} (graphBaseUrl) gets the access token`);
+      }
+      return absolute.toString();
+    }
+    return `${this.baseUrl}${url.startsWith('/') ? '' : '/'}${url}`;
+  }
+
+  async request<T>(req: GraphRequest): Promise<GraphResponse<T>> {
+    const url = this.resolveUrl(req.url);
+    const method = req.method ?? 'GET';
+    const maxRetries = this.options.maxRetries ?? 4;
+    const idempotent = method === 'GET' || method === 'DELETE';
+    let refreshed = false;
+    for (let attempt = 0; ; attempt++) {
+      throwIfAborted(req.signal);
+      const token = await this.options.tokens.getAccessToken();
+      let res: AxiosResponse<unknown>;
+      await this.acquire(req.signal);
+      try {
+        throwIfAborted(req.signal);
+        res = await this.http.request({
+          method,
+          url,
+          data: req.body === undefined ? undefined : req.body,
+          headers: {
+            ...(req.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+            ...req.headers,
+            Authorization: `Bearer ${token}`,
+          },
+          signal: req.signal,
+        });
+      } catch (err) {
+        if (req.signal?.aborted) throw new Ms365Error('aborted', `${method} ${pathOf(url)} aborted`);
+        const retry = idempotent && attempt < maxRetries;
+        const reason = axios.isAxiosError(err) ? (err.code ?? err.message) : (err as Error).message;
+        if (!retry) throw new Ms365Error('network_error', `${method} ${pathOf(url)} failed: ${reason}`);
+        const delay = this.backoff(attempt);
+        this.logger.debug(`${method} ${pathOf(url)}: ${reason}; retry in ${delay} ms`);
+        await this.wait(delay, req.signal);
+        continue;
+      } finally {
+        this.release();
+      }
+      const headers = flatHeaders(res.headers as Record<string, unknown>);
+      if (res.status < 400) return { status: res.status, data: res.data as T, headers };
+      const error = toGraphError(res.status, res.data, headers);
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
+        this.logger.debug(`${method} ${pathOf(url)}: 401 ${error.graphCode}; refreshing the token once`);
+        await this.options.tokens.onUnauthorized(token);
+        attempt--;
+        continue;
+      }
+      const retryable = res.status === 429 || res.status === 503 || res.status === 504;
+      if (!retryable || attempt >= maxRetries) throw error;
+      const delay = error.retryAfterMs ?? this.backoff(attempt);
+      if (delay > (this.options.maxRetryDelayMs ?? 120_000)) throw error;
+      this.logger.debug(`${method} ${pathOf(url)}: ${res.status}; retry in ${delay} ms`);
+      await this.wait(delay, req.signal);
+    }
   }
 
   async get<T>(url: string, headers?: Record<string, string>, signal?: AbortSignal): Promise<T> {
     return (await this.request<T>({ method: 'GET', url, headers, signal })).data;
   }
+
+  private backoff(attempt: number): number {
+    const cap = Math.min(30_000, (this.options.backoffBaseMs ?? 1000) * 2 ** attempt);
+    return Math.round(Math.random() * cap);
+  }
+
+  private async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.options.sleep) {
+      await this.options.sleep(ms);
+      throwIfAborted(signal);
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }
+      function onAbort() {
+        clearTimeout(timer);
+        reject(new Ms365Error('aborted', 'Graph request aborted'));
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private acquire(signal?: AbortSignal): Promise<void> {
+    if (this.active < this.maxConcurrency) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.active++;
+        resolve();
+      };
+      const onAbort = () => {
+        const index = this.waiting.indexOf(grant);
+        if (index >= 0) this.waiting.splice(index, 1);
+        reject(new Ms365Error('aborted', 'Graph request aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
+
+  private release(): void {
+    this.active--;
+    const next = this.waiting.shift();
+    if (next) next();
+  }
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new Ms365Error('aborted', 'Graph request aborted');
+}
+
+/** The path of a URL without its query (queries may carry delta/skip tokens: not logged). */
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '?';
+  }
+}
+
+function flatHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (value === undefined || value === null) continue;
+    out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return out;
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Graph's error body `{"error":{"code","message","innerError":{"request-id"}}}` as a GraphError. */
+export function toGraphError(status: number, data: unknown, headers: Record<string, string>): GraphError {
+  const error = (data && typeof data === 'object' ? (data as { error?: unknown }).error : undefined) as
+    | { code?: unknown; message?: unknown; innerError?: Record<string, unknown>; innererror?: Record<string, unknown> }
+    | undefined;
+  const inner = error?.innerError ?? error?.innererror;
+  const graphCode = typeof error?.code === 'string' ? error.code : `HTTP${status}`;
+  const message = typeof error?.message === 'string' ? error.message.slice(0, 500) : `HTTP ${status}`;
+  const requestId = headers['request-id'] ?? headers['client-request-id'] ?? (typeof inner?.['request-id'] === 'string' ? inner['request-id'] : undefined);
+  return new GraphError({
+    status,
+    graphCode,
+    message: `Graph ${status} ${graphCode}: ${message}`,
+    requestId,
+    location: headers.location,
+    retryAfterMs: parseRetryAfter(headers['retry-after']),
+  });
 }
