@@ -1,13 +1,139 @@
 /**
- * Node-RED adapter for `ms365-connector` (placeholder until its issue is done): it loads, shows in the palette and
- * says in its status that it does nothing yet.
+ * Node-RED adapter for `ms365-connector` (CONTRACT.md): one authenticated connector shared by the nodes that use
+ * it, as core MQTT's broker node shares its connection (STYLE.md §1). It wires the pure core (connector config,
+ * token manager, Graph client) to Node-RED: credentials, token store, status fan-out, admin routes.
  */
-import type { NodeAPI, Node, NodeDef } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import { ConfigurationError, Ms365Error } from '../core/errors';
+import { DEFAULT_GRAPH_BASE_URL } from '../core/elements';
+import { resolveConnectorConfig, type ConnectorConfig, type ConnectorProperties } from '../core/auth/connector-config';
+import { MicrosoftOAuth } from '../core/auth/oauth';
+import { TokenManager, type AuthStatus } from '../core/auth/token-manager';
+import { tokenBinding } from '../core/auth/token-store';
+import { GraphClient, type TokenSource } from '../core/graph/client';
+import type { ConnectorNode } from './shared/connector-api';
+import { renderStatus, statusOf, type ConnectorStatus } from './shared/connector-status';
+import { connectorTokenStore, removeTokenFile } from './shared/connector-token-store';
+import { registerConnectorRoutes, type LiveConnector } from './shared/connector-auth-routes';
+
+type ConnectorDef = NodeDef & Omit<ConnectorProperties, 'name'>;
+
+interface ConnectorCredentials {
+  clientId?: string;
+  clientSecret?: string;
+}
+
+type ConnectorNodeImpl = Node<ConnectorCredentials> & {
+  -readonly [K in keyof Omit<ConnectorNode, keyof Node>]: ConnectorNode[K];
+};
+
+/** A token source for a connector that cannot get tokens (bad configuration): every call says why. */
+function failingTokens(error: Ms365Error): TokenSource {
+  return {
+    getAccessToken: () => Promise.reject(error),
+    onUnauthorized: () => Promise.reject(error),
+  };
+}
 
 export = function register(RED: NodeAPI): void {
-  function Ms365Node(this: Node, config: NodeDef) {
-    RED.nodes.createNode(this, config);
-    this.status({ fill: 'grey', shape: 'ring', text: 'not implemented yet' });
+  /** Running connectors by node id (the admin routes find them here); deleted on close. */
+  const live = new Map<string, LiveConnector>();
+  registerConnectorRoutes(RED, live);
+
+  function Ms365ConnectorNode(this: ConnectorNodeImpl, def: ConnectorDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const users = new Map<string, Node>();
+    let current: NodeStatus = { fill: 'grey', shape: 'ring', text: '' };
+
+    const show = (status: ConnectorStatus) => {
+      current = renderStatus(RED, status);
+      node.status(current);
+      for (const user of users.values()) user.status(current);
+    };
+
+    let config: ConnectorConfig | undefined;
+    let configError: ConfigurationError | undefined;
+    try {
+      config = resolveConnectorConfig(def);
+    } catch (err) {
+      if (!(err instanceof ConfigurationError)) throw err;
+      configError = err;
+    }
+    const clientId = (node.credentials?.clientId ?? '').trim();
+    const clientSecret = node.credentials?.clientSecret ?? '';
+    if (config && !configError && (!clientId || !clientSecret)) {
+      configError = new ConfigurationError(clientId ? 'clientSecret' : 'clientId', 'is missing: open the connector and enter it');
+    }
+
+    node.elementKey = config?.elementKey ?? 'outlookemail';
+    node.instanceName = config?.name || def.name || '';
+    node.mePath = config?.mePath ?? '/me';
+    node.grantType = config?.grantType ?? 'authorization_code';
+    node.register = (user: Node) => {
+      users.set(user.id, user);
+      user.status(current);
+    };
+    node.deregister = (user: Node) => {
+      users.delete(user.id);
+    };
+    node.currentStatus = () => current;
+
+    let manager: TokenManager | undefined;
+    if (!config || configError) {
+      const error = configError ?? new ConfigurationError('connector', 'invalid');
+      node.graph = new GraphClient({ baseUrl: config?.graphBaseUrl ?? DEFAULT_GRAPH_BASE_URL, tokens: failingTokens(error), logger: node });
+      node.authStatus = () => ({ state: 'error', error: error.message });
+      const missing = error.setting === 'clientId' || error.setting === 'clientSecret';
+      show({ fill: 'red', shape: 'ring', key: missing ? 'missingClient' : 'invalidConfig' });
+      node.error(error.message);
+    } else {
+      const oauth = new MicrosoftOAuth({ authorityHost: config.authorityHost, tenant: config.tenant, clientId, clientSecret });
+      const binding = tokenBinding(clientId, config.tenant, config.authorityHost);
+      manager = new TokenManager({
+        grantType: config.grantType,
+        oauth,
+        scope: config.scope,
+        store: connectorTokenStore(RED, node.id),
+        binding,
+        autoRefresh: true,
+        logger: node,
+      });
+      const tokens = manager;
+      const cfg = config;
+      node.graph = new GraphClient({ baseUrl: config.graphBaseUrl, tokens, logger: node });
+      node.authStatus = () => tokens.status();
+      tokens.onChange((status: AuthStatus) => show(statusOf(status, cfg.grantType, cfg.userId)));
+      live.set(node.id, { id: node.id, config: cfg, binding, manager: tokens, clientId, clientSecret });
+      show(statusOf(tokens.status(), cfg.grantType, cfg.userId));
+      tokens
+        .init()
+        .then(async (status) => {
+          show(statusOf(status, cfg.grantType, cfg.userId));
+          if (cfg.grantType === 'client_credentials') await tokens.getAccessToken();
+          else if (status.state === 'signed_out') node.warn(RED._('ms365-connector.errors.signInNeeded') || 'Sign-in needed');
+        })
+        .catch((err: Error) => node.error(err.message));
+    }
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      manager?.close();
+      if (live.get(node.id)?.manager === manager) live.delete(node.id);
+      users.clear();
+      if (removed) {
+        removeTokenFile(RED, node.id)
+          .catch((err: Error) => node.warn(err.message))
+          .finally(done);
+      } else {
+        done();
+      }
+    });
   }
-  RED.nodes.registerType('ms365-connector', Ms365Node);
+
+  RED.nodes.registerType('ms365-connector', Ms365ConnectorNode as unknown as (this: Node, def: NodeDef) => void, {
+    credentials: {
+      clientId: { type: 'text' },
+      clientSecret: { type: 'password' },
+    },
+  });
 };

@@ -5,3 +5,4 @@ export * from './id-token';
 export * from './oauth';
 export * from './token-store';
 export * from './token-manager';
+export * from './connector-config';

@@ -101,7 +101,8 @@ export class MicrosoftOAuth {
 
   /** App-only token: `scope` must be `<resource>/.default`; no refresh token, ask again before expiry (§8). */
   async clientCredentials(scope: string): Promise<TokenSet> {
-    const client = new ClientCredentials(this.config);
+    const { authorizeHost: _h, authorizePath: _p, ...auth } = this.config.auth;
+    const client = new ClientCredentials({ ...this.config, auth });
     return this.call(async () => (await client.getToken({ scope })).token);
   }
 

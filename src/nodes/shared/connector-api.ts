@@ -6,6 +6,7 @@
 import type { Node, NodeStatus } from 'node-red';
 import type { ElementKey } from '../../core/elements';
 import type { GraphClient } from '../../core/graph/client';
+import type { AuthStatus } from '../../core/auth/token-manager';
 
 export interface ConnectorNode extends Node {
   readonly elementKey: ElementKey;
@@ -20,4 +21,8 @@ export interface ConnectorNode extends Node {
   deregister(user: Node): void;
   /** The connector's current status, to show on a newly registered user. */
   currentStatus(): NodeStatus;
+  /** `authorization_code` (delegated) or `client_credentials` (app-only). */
+  readonly grantType: 'authorization_code' | 'client_credentials';
+  /** Sign-in state (state, account, access token expiry, last error); never a token. */
+  authStatus(): AuthStatus;
 }
