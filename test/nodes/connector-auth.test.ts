@@ -149,7 +149,7 @@ describe('ms365-connector: sign-in through the admin routes', function () {
     assert.ok(files.includes('conn2.json'));
   });
 
-  it('revoked refresh token: "sign-in needed" on the connector and on a registered user node', async () => {
+  it('revoked refresh token: "sign-in needed" on the connector and a registered user node; a new sign-in restores both', async () => {
     const { node, credentials } = delegated('conn3');
     await helper.load(allNodes, [node, { id: 'user1', type: 'helper' }], credentials);
     await signIn('conn3');
@@ -169,6 +169,12 @@ describe('ms365-connector: sign-in through the admin routes', function () {
     const status = await helper.request().get('/ms365-connector/conn3/auth/status').expect(200);
     assert.equal(status.body.authorized, false);
     assert.match(status.body.error, /invalid_grant/);
+    // Signing in again brings the connector and its users back without a redeploy.
+    const again = await signIn('conn3');
+    assert.equal(again.callback.status, 200);
+    await waitFor('user signed in again', () => userStatus && /signed in as adele/.test(String(userStatus.text)));
+    assert.equal(userStatus?.fill, 'green');
+    assert.equal(connector('conn3').authStatus().state, 'signed_in');
     connector('conn3').deregister(user);
   });
 
