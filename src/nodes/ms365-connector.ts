@@ -12,7 +12,7 @@ import { TokenManager, type AuthStatus } from '../core/auth/token-manager';
 import { tokenBinding } from '../core/auth/token-store';
 import { GraphClient, type TokenSource } from '../core/graph/client';
 import type { ConnectorNode } from './shared/connector-api';
-import { renderStatus, statusOf, type ConnectorStatus } from './shared/connector-status';
+import { catalogText, renderStatus, statusOf, type ConnectorStatus } from './shared/connector-status';
 import { connectorTokenStore, removeTokenFile } from './shared/connector-token-store';
 import { registerConnectorRoutes, type LiveConnector } from './shared/connector-auth-routes';
 
@@ -111,7 +111,7 @@ export = function register(RED: NodeAPI): void {
         .then(async (status) => {
           show(statusOf(status, cfg.grantType, cfg.userId));
           if (cfg.grantType === 'client_credentials') await tokens.getAccessToken();
-          else if (status.state === 'signed_out') node.warn(RED._('ms365-connector.errors.signInNeeded') || 'Sign-in needed');
+          else if (status.state === 'signed_out') node.warn(catalogText(RED, 'errors.signInNeeded', 'Sign-in needed: open the connector, click "Sign in with Microsoft" and deploy.'));
         })
         .catch((err: Error) => node.error(err.message));
     }

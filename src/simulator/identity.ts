@@ -193,7 +193,7 @@ export function identityOf(state: SimState): SimIdentity {
 export function aadError(state: SimState, error: string, aadsts: number, description: string): Record<string, unknown> {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = new Date(state.clock.now()).toISOString().replace('T', ' ').replace('Z', 'Z');
+  const timestamp = new Date(state.clock.now()).toISOString().replace('T', ' ');
   return {
     error,
     error_description: `AADSTS${aadsts}: ${description}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,

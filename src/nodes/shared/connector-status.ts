@@ -58,3 +58,15 @@ export function renderStatus(RED: NodeAPI, status: ConnectorStatus): NodeStatus 
   }
   return { fill: status.fill, shape: status.shape, text };
 }
+
+/** A catalog text of the connector, with an English fallback when the runtime has no catalog for it. */
+export function catalogText(RED: NodeAPI, key: string, fallback: string): string {
+  const full = `ms365-connector.${key}`;
+  try {
+    const text = RED._(full);
+    if (text && text !== full) return text;
+  } catch {
+    // no catalog
+  }
+  return fallback;
+}
