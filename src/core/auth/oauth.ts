@@ -70,7 +70,12 @@ export class MicrosoftOAuth {
     };
   }
 
-  /** The URL to open in the browser (`response_type=code`, PKCE S256). */
+  /**
+   * The URL to open in the browser (`response_type=code`, `response_mode=query`, PKCE S256).
+   * @param params.state single-use value the callback must present back (CSRF)
+   * @param params.codeChallenge BASE64URL(SHA256(verifier)) from `createPkce()`
+   * @see RFC 6749 §4.1.1; RFC 7636 §4.3
+   */
   authorizeUrl(params: { redirectUri: string; scope: string; state: string; codeChallenge: string; loginHint?: string }): string {
     const client = new AuthorizationCode(this.config);
     return client.authorizeURL({
@@ -84,7 +89,12 @@ export class MicrosoftOAuth {
     } as Parameters<AuthorizationCode['authorizeURL']>[0]);
   }
 
-  /** Redeem an authorization code (single-use) with its PKCE verifier. */
+  /**
+   * Redeem an authorization code (single-use, ~10 min) with its PKCE verifier.
+   * @returns the TokenSet (refresh token only if `offline_access` was granted; account from the id_token)
+   * @throws OAuthError (`invalid_grant` for a used/expired code or a wrong verifier)
+   * @see RFC 6749 §4.1.3; RFC 7636 §4.5
+   */
   async redeemCode(params: { code: string; redirectUri: string; codeVerifier: string; scope: string }): Promise<TokenSet> {
     const client = new AuthorizationCode(this.config);
     return this.call(async () =>
@@ -92,14 +102,22 @@ export class MicrosoftOAuth {
     );
   }
 
-  /** Redeem a refresh token; the answer carries a NEW refresh token that replaces it (§8). */
+  /**
+   * Redeem a refresh token; the answer carries a NEW refresh token that replaces it (§8).
+   * @throws OAuthError (`invalid_grant` / `interaction_required` / `consent_required`: `needsSignIn`)
+   * @see RFC 6749 §6
+   */
   async refresh(params: { refreshToken: string; scope: string; account?: string }): Promise<TokenSet> {
     const client = new AuthorizationCode(this.config);
     const set = await this.call(async () => (await client.createToken({ refresh_token: params.refreshToken }).refresh({ scope: params.scope })).token);
     return { ...set, refreshToken: set.refreshToken ?? params.refreshToken, account: set.account ?? params.account };
   }
 
-  /** App-only token: `scope` must be `<resource>/.default`; no refresh token, ask again before expiry (§8). */
+  /**
+   * App-only token: `scope` must be `<resource>/.default`; no refresh token, ask again before expiry (§8).
+   * @throws OAuthError (`invalid_client`, `invalid_scope`, `temporarily_unavailable`, ...)
+   * @see RFC 6749 §4.4
+   */
   async clientCredentials(scope: string): Promise<TokenSet> {
     const { authorizeHost: _h, authorizePath: _p, ...auth } = this.config.auth;
     const client = new ClientCredentials({ ...this.config, auth });
