@@ -95,6 +95,8 @@ describe('ms365-connector: sign-in through the admin routes', function () {
     assert.match(replay.text, /already used|unknown|expired/);
     await helper.request().get('/ms365-connector/auth/callback?code=abc&state=not-a-state').expect(400);
     await helper.request().get('/ms365-connector/auth/callback?code=abc').expect(400);
+    await helper.request().get('/ms365-connector/auth/callback?state[a]=1&state[b]=2&code[]=x').expect(400);
+    await helper.request().get(`/ms365-connector/auth/callback?state=${'%ff'.repeat(50)}`).expect(400);
   });
 
   it('GET auth/callback with ?error= answers 400 and escapes the reflected text', async () => {
