@@ -248,11 +248,18 @@ export class TokenManager implements TokenSource {
     this.timer = undefined;
     const tokens = this.tokens;
     if (!tokens || tokens.expiresAt <= 0) return;
-    const delay = Math.min(TIMER_MAX, Math.max(1000, tokens.expiresAt - this.margin() - this.now()));
+    this.scheduleIn(tokens.expiresAt - this.margin() - this.now());
+  }
+
+  private scheduleIn(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.refresh().catch(() => undefined);
-    }, delay);
+      this.refresh().catch((err: unknown) => {
+        // A transient failure in the background: try again in a minute (the next Graph call may be far away).
+        if (err instanceof OAuthError && err.kind === 'transient' && !this.abort.signal.aborted) this.scheduleIn(60_000);
+      });
+    }, Math.min(TIMER_MAX, Math.max(1000, ms)));
     this.timer.unref?.();
   }
 

@@ -144,6 +144,26 @@ describe('auth: token manager against the simulated identity platform', () => {
     manager.close();
   });
 
+  it('autoRefresh: a timer refreshes before expiry without any caller, and close() stops it', async () => {
+    const manager = new TokenManager({
+      grantType: 'client_credentials',
+      oauth: oauth(sim().state.tenantId),
+      scope: APP_ONLY_SCOPE,
+      store: new MemoryTokenStore(),
+      autoRefresh: true,
+      refreshMarginMs: 3_598_000, // due ~1 s after issue (the timer's floor)
+    });
+    const before = identity().requests('client_credentials').length;
+    const first = await manager.getAccessToken();
+    const deadline = Date.now() + 5000;
+    while (identity().requests('client_credentials').length - before < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(identity().requests('client_credentials').length - before, 2, 'one background refresh');
+    assert.notEqual(manager.status().state, 'error');
+    manager.close();
+    await assert.rejects(manager.getAccessToken(), /closed/);
+    assert.ok(first);
+  });
+
   it('wrong client secret: OAuthError invalid_client whose message holds no secret', async () => {
     const bad = new MicrosoftOAuth({ authorityHost: sim().authorityHost, tenant: sim().state.tenantId, clientId: SIM_CLIENT_ID, clientSecret: 'not-the-secret-xyz' });
     const err = await bad.clientCredentials(APP_ONLY_SCOPE).catch((e: unknown) => e);
