@@ -5,3 +5,5 @@
 export * from './events';
 export * from './elements';
 export * from './errors';
+export * from './graph/client';
+export * from './auth';
