@@ -6,8 +6,20 @@
  *   rejected, stricter than Microsoft so that a client keeping a stale one fails its tests), `client_credentials`
  *   (scope must be `<resource>/.default`, no refresh token). Refresh tokens only when `offline_access` was granted;
  *   `id_token` (RS256, `preferred_username`) when `openid` was. Errors carry the real AADSTS body shape.
- * - Control API under `/_sim/identity/` (register apps, inject faults, set access token lifetime, read the log).
+ * - JWKS at `/{tenant}/discovery/v2.0/keys`, OpenID configuration at `/{tenant}/v2.0/.well-known/openid-configuration`
+ *   (jwt.ts; `signJwt(state, payload)` signs id_tokens and Graph validation tokens with the same key).
  * Access tokens come from `state.accessTokens`, which the simulated Graph checks.
+ *
+ * Control API (JSON, loopback, no auth); the same operations in-process through `identityOf(state)`:
+ * - `POST /_sim/identity/apps` `{clientId?, clientSecret?, displayName?, redirectUris?}` → 201 the app (default app:
+ *   `SIM_CLIENT_ID` / `SIM_CLIENT_SECRET`, any loopback redirect URI).
+ * - `POST /_sim/identity/faults` `{"kind": "revokeRefreshTokens"}` (next refresh: invalid_grant AADSTS50173),
+ *   `{"kind": "tokenError", "error": "interaction_required|consent_required|invalid_grant|temporarily_unavailable|
+ *   invalid_client|server_error", "count"?: n, "status"?: 5xx, "grantType"?: "refresh_token"}`,
+ *   `{"kind": "authorizeError", "error"?: "access_denied"}`, `{"kind": "expireAccessTokens"}`, `{"kind": "revokeAccessTokens"}`.
+ * - `DELETE /_sim/identity/faults`; `PUT /_sim/identity/access-token-lifetime` `{seconds}`;
+ *   `PUT /_sim/identity/signed-in-user` `{user: id or UPN}`; `GET /_sim/identity/requests[?grantType=]` → `{value: [...]}`
+ *   (time, grant type, client id, status, error: no secrets).
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type Request, type Response } from 'express';
@@ -151,6 +163,16 @@ export class SimIdentity {
   injectTokenFault(fault: TokenFault): void {
     const defaults = FAULT_DEFAULTS[fault.error];
     this.faults.push({ error: fault.error, status: fault.status ?? defaults.status, count: fault.count ?? 1, grantType: fault.grantType });
+  }
+
+  /** Forget codes, refresh tokens, the request log, faults and registered apps (the default app stays). */
+  reset(): void {
+    this.codes.clear();
+    this.refreshTokens.clear();
+    this.tokenLog.length = 0;
+    this.clearFaults();
+    for (const id of [...this.apps.keys()]) if (id !== SIM_CLIENT_ID) this.apps.delete(id);
+    this.signedInUserId = this.state.defaultUser.id;
   }
 
   clearFaults(): void {
