@@ -1,5 +1,0 @@
-import type { Express } from 'express';
-import type { SimState } from './state';
-
-/** Placeholder: implemented by its own issue work. */
-export function registerGraph(_app: Express, _state: SimState): void {}
