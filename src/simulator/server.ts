@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { SimState } from './state';
 import { registerIdentity } from './identity';
-import { registerGraph } from './graph';
+import { registerGraph, registerGraphGate } from './graph/index';
 import { registerSubscriptions } from './subscriptions';
 import { registerControl } from './control';
 
@@ -42,6 +42,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   app.set('etag', false);
   registerControl(app, state);
   registerIdentity(app, state);
+  registerGraphGate(app, state);
   registerSubscriptions(app, state);
   registerGraph(app, state);
 

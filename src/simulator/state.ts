@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { SimClock } from './clock';
 import { AccessTokenRegistry } from './access-tokens';
+import { GraphState } from './graph/graph-state';
 
 export interface SimUser {
   id: string;
@@ -36,6 +37,8 @@ export interface SimChange {
 export class SimState {
   readonly clock = new SimClock();
   readonly accessTokens = new AccessTokenRegistry(this.clock);
+  /** The simulated Graph: object store, faults, request log (`graph/graph-state.ts`). */
+  readonly graph: GraphState = new GraphState(this);
   /** 'change' events carry a SimChange. */
   readonly changes = new EventEmitter();
   /** Set by the server once it listens, e.g. `http://127.0.0.1:40123`. */

@@ -1,0 +1,99 @@
+/**
+ * Delta queries of the simulated Graph (`reference/graph.md` §5): an initial enumeration of the current state in
+ * pages (`@odata.nextLink`), then a page with `@odata.deltaLink`; a later call with the delta token returns the
+ * objects changed since, in their last state only (an object changed twice appears once), deletions as
+ * `@removed` (Outlook) or the `deleted` facet (drive). Tokens are opaque (base64url JSON) and encode the original
+ * query (folder, `$select`, calendarView window, page size), so clients need not repeat it.
+ */
+import type { Collection, Entry } from './collection';
+import { badRequest } from './errors';
+
+/** What a delta token or skip token carries. */
+export interface DeltaToken {
+  /** Resource key, e.g. `messages:<folderId>`, `calendarView`, `drive:<driveId>`. */
+  r: string;
+  /** User id. */
+  u: string;
+  /** Baseline: changes after this sequence number; -1 = initial enumeration. */
+  b: number;
+  /** Baseline by time (drive timestamp tokens): changes at or after this simulated time (ms). */
+  t?: number;
+  /** High-water mark of this round (sequence number when the round started). */
+  h: number;
+  /** Last sequence number already returned in this round. */
+  a: number;
+  /** calendarView window (ISO). */
+  s?: string;
+  e?: string;
+  /** `$select` of the original query. */
+  sel?: string;
+  /** Page size of the original query. */
+  ps?: number;
+}
+
+export function encodeDeltaToken(token: DeltaToken): string {
+  return Buffer.from(JSON.stringify(token)).toString('base64url');
+}
+
+/** Decodes a token; a token that is not one of ours, or for another resource or user, is a 400. */
+export function decodeDeltaToken(text: string, resource: string, userId: string): DeltaToken {
+  let token: unknown;
+  try {
+    token = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    token = undefined;
+  }
+  const t = token as Partial<DeltaToken> | undefined;
+  if (!t || typeof t !== 'object' || t.r !== resource || t.u !== userId || typeof t.b !== 'number' || typeof t.h !== 'number' || typeof t.a !== 'number') {
+    throw badRequest('The delta token is not valid for this resource.');
+  }
+  return t as DeltaToken;
+}
+
+export interface DeltaView<T> {
+  collection: Collection<T>;
+  /** The object belongs to the queried resource (e.g. its folder). */
+  inScope(entry: Entry<T>): boolean;
+  /** calendarView: the object lies in the window (else it is reported as removed in change rounds). */
+  inRange?(entry: Entry<T>): boolean;
+  present(entry: Entry<T>, select: string[] | undefined): Record<string, unknown>;
+  removed(entry: Entry<T>): Record<string, unknown>;
+}
+
+export interface DeltaPage {
+  value: Array<Record<string, unknown>>;
+  /** Set when more pages follow in this round. */
+  next?: DeltaToken;
+  /** Set on the last page of the round: the token for the next round. */
+  delta?: DeltaToken;
+}
+
+/** A fresh round starting now at `baseline` (-1 = initial enumeration). */
+export function newRound(resource: string, userId: string, baseline: number, highWater: number, extra: Partial<DeltaToken> = {}): DeltaToken {
+  return { ...extra, r: resource, u: userId, b: baseline, h: highWater, a: baseline < 0 ? 0 : baseline };
+}
+
+/** One page of a delta round. */
+export function deltaPage<T>(view: DeltaView<T>, token: DeltaToken, pageSize: number, select?: string[]): DeltaPage {
+  const initial = token.b < 0 && token.t === undefined;
+  const value: Array<Record<string, unknown>> = [];
+  let lastSeq = token.a;
+  let more = false;
+  for (const entry of view.collection.all()) {
+    if (entry.seq <= token.a) continue;
+    if (entry.seq > token.h) break;
+    if (token.t !== undefined && entry.changedAt < token.t) continue;
+    if (!view.inScope(entry)) continue;
+    const inRange = view.inRange ? view.inRange(entry) : true;
+    if (initial && (entry.deleted || !inRange)) continue;
+    if (value.length >= pageSize) {
+      more = true;
+      break;
+    }
+    value.push(entry.deleted || !inRange ? view.removed(entry) : view.present(entry, select));
+    lastSeq = entry.seq;
+  }
+  if (more) return { value, next: { ...token, a: lastSeq } };
+  const { a: _a, t: _t, ...rest } = token;
+  return { value, delta: { ...rest, b: token.h, a: token.h, h: token.h } };
+}

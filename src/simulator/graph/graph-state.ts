@@ -1,0 +1,27 @@
+/**
+ * Everything the simulated Graph keeps for one simulator, reachable in-process as `state.graph`:
+ * the object store, the fault injector, the request log and the per-mailbox in-flight counters.
+ */
+import type { SimState } from '../state';
+import { ObjectStore } from './store';
+import { FaultInjector } from './faults';
+import { RequestLog } from './request-log';
+
+export class GraphState {
+  readonly store: ObjectStore;
+  readonly faults = new FaultInjector();
+  readonly requests = new RequestLog();
+  /** Requests being handled per mailbox (user id, drive id, or client id for app-wide calls). */
+  readonly inFlight = new Map<string, number>();
+
+  constructor(state: SimState) {
+    this.store = new ObjectStore(state);
+  }
+
+  /** Forget objects, faults and the request log (in-flight counters stay: those requests are still running). */
+  reset(): void {
+    this.store.reset();
+    this.faults.clear();
+    this.requests.clear();
+  }
+}

@@ -1,0 +1,534 @@
+/**
+ * The simulated Microsoft Graph v1.0 (`reference/graph.md` §5, §6, §7, §10 items 3–5), mounted at `/v1.0`.
+ * Under `/me` (delegated tokens only) and `/users/{id|userPrincipalName}` (delegated: the signed-in user only):
+ * - `GET` user; messages `/messages`, `/messages/{id}`, `/mailFolders`, `/mailFolders/{id|wellKnownName}`,
+ *   `/mailFolders/{id}/messages`, `/mailFolders/{id}/messages/delta` (also `mailFolders('Inbox')` forms);
+ * - events `/events`, `/events/{id}`, `/calendar`, `/calendar/events`, `/calendarView?startDateTime&endDateTime`,
+ *   `/calendarView/delta`; contacts `/contacts`, `/contacts/{id}`;
+ * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
+ *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, timestamp tokens, `delta(token='...')`).
+ * Authentication, the request log, faults and the per-mailbox concurrency limit are in `gate.ts`, in front of
+ * every `/v1.0` route (subscriptions included).
+ */
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { TokenPrincipal } from '../access-tokens';
+import type { SimState, SimUser } from '../state';
+import type { Entry } from './collection';
+import { badRequest, driveNotFound, graphErrorBody, outlookNotFound, SimGraphError } from './errors';
+import { checkInefficientFilter, intOption, matches, parseFilter, parseOrderBy, parseSelect, preferredPageSize, project, sortBy, type OrderBy } from './query';
+import { decodeDeltaToken, deltaPage, encodeDeltaToken, newRound, type DeltaToken, type DeltaView } from './delta';
+import { eventTimeMs, type SimEvent } from './calendar';
+import { deletedDriveItem, publicDriveItem, type SimDriveItem } from './drive';
+import type { SimMessage } from './mail';
+import type { UserData } from './store';
+
+export { registerGraphGate } from './gate';
+
+/** Parsed query string (first value of each option; `+` decoded to a space, as on Graph). */
+type Query = Map<string, string>;
+
+interface Ctx {
+  req: Request;
+  res: Response;
+  state: SimState;
+  query: Query;
+  data: UserData;
+  /** `me`, `users/{id}` or `drives/{id}`: how the client addressed the owner (links keep it). */
+  prefix: string;
+}
+
+function parseQuery(originalUrl: string): Query {
+  const q = originalUrl.indexOf('?');
+  const map: Query = new Map();
+  if (q < 0) return map;
+  let params: URLSearchParams;
+  try {
+    params = new URLSearchParams(originalUrl.slice(q + 1));
+  } catch {
+    throw badRequest('The query string is malformed.');
+  }
+  for (const [key, value] of params) if (!map.has(key.toLowerCase())) map.set(key.toLowerCase(), value);
+  return map;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`Resource not found for the segment '${segment}'.`);
+  }
+}
+
+/** Splits `a/mailFolders('Inbox')/b` into `['a', 'mailFolders', 'Inbox', 'b']`; `delta(token='x')` → `delta` + token. */
+function segmentsOf(path: string): { segments: string[]; functionToken?: string } {
+  const segments: string[] = [];
+  let functionToken: string | undefined;
+  for (const raw of path.split('/').filter(Boolean)) {
+    const segment = decodeSegment(raw);
+    const token = /^delta\(token='([^']*)'\)$/i.exec(segment);
+    if (token) {
+      segments.push('delta');
+      functionToken = token[1];
+      continue;
+    }
+    const keyed = /^(\w+)\('([^']*)'\)$/.exec(segment);
+    if (keyed) segments.push(keyed[1], keyed[2]);
+    else segments.push(segment);
+  }
+  return { segments, functionToken };
+}
+
+function userJson(state: SimState, user: SimUser): Record<string, unknown> {
+  return {
+    '@odata.context': `${state.baseUrl}/v1.0/$metadata#users/$entity`,
+    businessPhones: [],
+    displayName: user.displayName,
+    givenName: user.displayName.split(' ')[0],
+    jobTitle: null,
+    mail: user.mail,
+    mobilePhone: null,
+    officeLocation: null,
+    preferredLanguage: 'en-US',
+    surname: user.displayName.split(' ').slice(1).join(' '),
+    userPrincipalName: user.userPrincipalName,
+    id: user.id,
+  };
+}
+
+function context(ctx: Ctx, tail: string): string {
+  return `${ctx.state.baseUrl}/v1.0/$metadata#users('${ctx.data.user.id}')/${tail}`;
+}
+
+function linkBase(ctx: Ctx): string {
+  return `${ctx.state.baseUrl}${ctx.req.baseUrl}${ctx.req.path}`;
+}
+
+interface ListOptions<T> {
+  defaultTop: number;
+  defaultOrder?: OrderBy[];
+  /** Outlook rules (InefficientFilter). */
+  outlook: boolean;
+  present(entry: Entry<T>): Record<string, unknown>;
+  contextTail: string;
+}
+
+/** A page of a collection with `$filter`, `$orderby`, `$top`, `$skip`, `$select` and a `$skip` nextLink (§6). */
+function listPage<T>(ctx: Ctx, entries: Iterable<Entry<T>>, options: ListOptions<T>): Record<string, unknown> {
+  const { query } = ctx;
+  const filterText = query.get('$filter');
+  const filter = filterText !== undefined ? parseFilter(filterText) : undefined;
+  const orderText = query.get('$orderby');
+  const orderBy = orderText !== undefined ? parseOrderBy(orderText) : undefined;
+  if (options.outlook) checkInefficientFilter(filter, orderBy);
+  const top = intOption('$top', query.get('$top'), 1, 1000);
+  const skip = intOption('$skip', query.get('$skip'), 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  const select = parseSelect(query.get('$select'));
+  const preferred = preferredPageSize(ctx.req.header('prefer'));
+  const pageSize = top ?? preferred ?? options.defaultTop;
+  if (preferred && top === undefined) ctx.res.setHeader('Preference-Applied', `odata.maxpagesize=${preferred}`);
+
+  const now = ctx.state.clock.now();
+  const objects: Array<Record<string, unknown>> = [];
+  for (const entry of entries) {
+    const obj = options.present(entry);
+    if (filter) {
+      if (entry.visibleAt > now) continue;
+      if (!matches(filter.root, obj)) continue;
+    }
+    objects.push(obj);
+  }
+  const order = orderBy ?? options.defaultOrder;
+  if (order) sortBy(objects, order);
+  const page = objects.slice(skip, skip + pageSize).map((o) => project(o, select));
+  const body: Record<string, unknown> = { '@odata.context': context(ctx, options.contextTail) };
+  if (skip + pageSize < objects.length) {
+    const params = new URLSearchParams();
+    for (const [key, value] of ctx.query) if (key !== '$skip' && key !== '$top') params.set(key, value);
+    params.set('$top', String(pageSize));
+    params.set('$skip', String(skip + pageSize));
+    body['@odata.nextLink'] = `${linkBase(ctx)}?${params.toString()}`;
+  }
+  body.value = page;
+  return body;
+}
+
+function single(ctx: Ctx, obj: Record<string, unknown>, contextTail: string): Record<string, unknown> {
+  return { '@odata.context': context(ctx, `${contextTail}/$entity`), ...project(obj, parseSelect(ctx.query.get('$select'))) };
+}
+
+// --- delta ----------------------------------------------------------------------------------------------------
+
+interface DeltaCall<T> {
+  resource: string;
+  view: DeltaView<T>;
+  defaultPageSize: number;
+  /** Link style: Outlook uses `$skiptoken`/`$deltatoken`, OneDrive `token`. */
+  drive: boolean;
+  /** Extra token fields for a new initial round (calendarView window, `$select`). */
+  initial(): Partial<DeltaToken>;
+}
+
+function gone(ctx: Ctx, drive: boolean): never {
+  if (drive) {
+    throw new SimGraphError(
+      410,
+      'resyncChangesApplyDifferences',
+      "Resync required. Replace any local items with the server's version (including deletes) if you're sure that the service was up to date with your local changes when you last sync'd. Upload any local changes that the server doesn't know about.",
+      { Location: `${ctx.state.baseUrl}/v1.0/drives/${ctx.data.driveId}/root/delta` },
+    );
+  }
+  const highest = ctx.state.graph.store.currentSeq;
+  throw new SimGraphError(410, 'SyncStateNotFound', `The sync state generation is not found; generation=${Math.max(0, highest - 8)};[highest=${highest}][${highest}][${highest - 2}][${highest - 1}].`);
+}
+
+function runDelta<T>(ctx: Ctx, call: DeltaCall<T>, tokenText: { skip?: string; delta?: string; latest?: boolean; since?: number }): Record<string, unknown> {
+  const { state, req } = ctx;
+  const faults = state.graph.faults;
+  const path = req.originalUrl;
+  if (faults.takeDeltaFault('deltaGone', req.method, path)) gone(ctx, call.drive);
+  const store = state.graph.store;
+  const userId = ctx.data.user.id;
+  let token: DeltaToken;
+  if (tokenText.skip !== undefined) token = decodeDeltaToken(tokenText.skip, call.resource, userId);
+  else if (tokenText.delta !== undefined) {
+    const saved = decodeDeltaToken(tokenText.delta, call.resource, userId);
+    token = { ...saved, h: store.currentSeq, a: saved.b };
+  } else if (tokenText.latest) {
+    token = { ...newRound(call.resource, userId, store.currentSeq, store.currentSeq, call.initial()) };
+  } else if (tokenText.since !== undefined) {
+    token = { ...newRound(call.resource, userId, 0, store.currentSeq, call.initial()), t: tokenText.since };
+  } else {
+    token = newRound(call.resource, userId, -1, store.currentSeq, call.initial());
+  }
+  const pageSize = preferredPageSize(req.header('prefer')) ?? token.ps ?? call.defaultPageSize;
+  const link = (t: DeltaToken, kind: 'next' | 'delta'): string => {
+    const name = call.drive ? 'token' : kind === 'next' ? '$skiptoken' : '$deltatoken';
+    return `${linkBase(ctx)}?${name}=${encodeDeltaToken(t)}`;
+  };
+  const body: Record<string, unknown> = { '@odata.context': context(ctx, call.drive ? 'drive/root/delta' : 'Collection') };
+  if (faults.takeDeltaFault('deltaEmptyPage', req.method, path)) {
+    body['@odata.nextLink'] = link({ ...token }, 'next');
+    body.value = [];
+    return body;
+  }
+  const page = deltaPage(call.view, token, pageSize, parseSelect(token.sel));
+  if (page.value.length > 0 && faults.takeDeltaFault('deltaReplay', req.method, path)) page.value.push(page.value[0]);
+  if (page.next) body['@odata.nextLink'] = link(page.next, 'next');
+  if (page.delta) body['@odata.deltaLink'] = link(page.delta, 'delta');
+  body.value = page.value;
+  return body;
+}
+
+function outlookRemoved(type: string) {
+  return (entry: Entry<unknown>): Record<string, unknown> => ({ '@odata.type': type, id: entry.id, '@removed': { reason: 'deleted' } });
+}
+
+// --- resources ------------------------------------------------------------------------------------------------
+
+function messagesList(ctx: Ctx, folderId: string | undefined): Record<string, unknown> {
+  const all = ctx.data.messages.live();
+  const entries = folderId === undefined ? all : filterIter(all, (e) => e.scope === folderId);
+  return listPage<SimMessage>(ctx, entries, {
+    defaultTop: 10,
+    defaultOrder: [{ field: ['receivedDateTime'], desc: true }],
+    outlook: true,
+    present: (e) => rec(e.obj),
+    contextTail: folderId ? `mailFolders('${folderId}')/messages` : 'messages',
+  });
+}
+
+/** Graph objects as plain JSON records (for `$filter`/`$select`). */
+function rec(obj: object): Record<string, unknown> {
+  return obj as Record<string, unknown>;
+}
+
+function* filterIter<T>(items: Iterable<T>, keep: (item: T) => boolean): IterableIterator<T> {
+  for (const item of items) if (keep(item)) yield item;
+}
+
+function folderJson(ctx: Ctx, folderId: string): Record<string, unknown> {
+  const folder = ctx.data.folders.get(folderId)!;
+  let total = 0;
+  let unread = 0;
+  for (const entry of ctx.data.messages.live()) {
+    if (entry.scope !== folderId) continue;
+    total += 1;
+    if (!entry.obj.isRead) unread += 1;
+  }
+  return {
+    id: folder.id,
+    displayName: folder.displayName,
+    parentFolderId: folder.parentFolderId,
+    childFolderCount: 0,
+    unreadItemCount: unread,
+    totalItemCount: total,
+    sizeInBytes: 0,
+    isHidden: false,
+  };
+}
+
+function mustFolder(ctx: Ctx, nameOrId: string): string {
+  const folder = ctx.state.graph.store.folder(ctx.data.user.id, nameOrId);
+  if (!folder) throw outlookNotFound();
+  return folder.id;
+}
+
+function windowParams(ctx: Ctx): { s: string; e: string } {
+  const s = ctx.query.get('startdatetime');
+  const e = ctx.query.get('enddatetime');
+  if (!s || !e) {
+    throw new SimGraphError(400, 'ErrorInvalidParameter', 'This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.');
+  }
+  if (Number.isNaN(Date.parse(s)) || Number.isNaN(Date.parse(e))) {
+    throw new SimGraphError(400, 'ErrorInvalidParameter', `The value '${Number.isNaN(Date.parse(s)) ? s : e}' of parameter 'StartDateTime' or 'EndDateTime' is invalid.`);
+  }
+  return { s, e };
+}
+
+function overlaps(event: SimEvent, s: string, e: string): boolean {
+  return eventTimeMs(event.start) < Date.parse(e) && eventTimeMs(event.end) > Date.parse(s);
+}
+
+function eventView(ctx: Ctx, window: { s: string; e: string }): DeltaView<SimEvent> {
+  return {
+    collection: ctx.data.events,
+    inScope: () => true,
+    inRange: (entry) => overlaps(entry.obj, window.s, window.e),
+    present: (entry) => ({ '@odata.type': '#microsoft.graph.event', ...entry.obj }),
+    removed: outlookRemoved('#microsoft.graph.event'),
+  };
+}
+
+function driveList(ctx: Ctx, parentId: string): Record<string, unknown> {
+  if (!ctx.data.driveItems.get(parentId)) throw driveNotFound();
+  const entries = filterIter(ctx.data.driveItems.live(), (e) => e.obj.parentReference?.id === parentId);
+  return listPage<SimDriveItem>(ctx, entries, {
+    defaultTop: 200,
+    outlook: false,
+    present: (e) => publicDriveItem(e.obj) as Record<string, unknown>,
+    contextTail: `drive/items('${parentId}')/children`,
+  });
+}
+
+function driveItemJson(ctx: Ctx, id: string): Record<string, unknown> {
+  const entry = ctx.data.driveItems.get(id);
+  if (!entry) throw driveNotFound();
+  return single(ctx, publicDriveItem(entry.obj) as Record<string, unknown>, 'drive/items');
+}
+
+function driveDelta(ctx: Ctx, functionToken: string | undefined): Record<string, unknown> {
+  const tokenParam = functionToken ?? ctx.query.get('token');
+  const view: DeltaView<SimDriveItem> = {
+    collection: ctx.data.driveItems,
+    inScope: () => true,
+    present: (entry, sel) => project(publicDriveItem(entry.obj, true) as Record<string, unknown>, sel),
+    removed: (entry) => deletedDriveItem(entry.obj),
+  };
+  const tokens: { skip?: string; delta?: string; latest?: boolean; since?: number } = {};
+  if (tokenParam === undefined || tokenParam === '') {
+    // initial enumeration
+  } else if (tokenParam === 'latest') {
+    tokens.latest = true;
+  } else if (/^\d{4}-\d{2}-\d{2}T/.test(tokenParam)) {
+    const since = Date.parse(tokenParam);
+    if (Number.isNaN(since)) throw badRequest(`Invalid timestamp token '${tokenParam}'.`);
+    tokens.since = since;
+  } else {
+    const decoded = decodeDeltaToken(tokenParam, `drive:${ctx.data.driveId}`, ctx.data.user.id);
+    if (decoded.a < decoded.h || decoded.b < 0) tokens.skip = tokenParam;
+    else tokens.delta = tokenParam;
+  }
+  return runDelta(ctx, {
+    resource: `drive:${ctx.data.driveId}`,
+    view,
+    defaultPageSize: 200,
+    drive: true,
+    initial: () => ({ sel: ctx.query.get('$select'), ps: intOption('$top', ctx.query.get('$top'), 1, 1000) }),
+  }, tokens);
+}
+
+function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Record<string, unknown> {
+  const { data, state } = ctx;
+  const [first, second, third, fourth] = [rest[0]?.toLowerCase(), rest[1], rest[2], rest[3]];
+  const n = rest.length;
+  switch (first) {
+    case undefined:
+      return userJson(state, data.user);
+    case 'messages': {
+      if (n === 1) return messagesList(ctx, undefined);
+      if (n === 2) {
+        const entry = data.messages.get(second);
+        if (!entry) throw outlookNotFound();
+        return single(ctx, rec(entry.obj), 'messages');
+      }
+      break;
+    }
+    case 'mailfolders': {
+      if (n === 1) {
+        const value = [...data.folders.keys()].map((id) => folderJson(ctx, id));
+        return { '@odata.context': context(ctx, 'mailFolders'), value };
+      }
+      const folderId = mustFolder(ctx, second);
+      if (n === 2) return { '@odata.context': context(ctx, 'mailFolders/$entity'), ...folderJson(ctx, folderId) };
+      if (third?.toLowerCase() !== 'messages') break;
+      if (n === 3) return messagesList(ctx, folderId);
+      if (n === 4 && fourth.toLowerCase() === 'delta') {
+        const select = ctx.query.get('$select');
+        return runDelta<SimMessage>(ctx, {
+          resource: `messages:${folderId}`,
+          view: {
+            collection: data.messages,
+            inScope: (e) => e.scope === folderId,
+            present: (e, sel) => ({ '@odata.type': '#microsoft.graph.message', ...project(rec(e.obj), sel) }),
+            removed: outlookRemoved('#microsoft.graph.message'),
+          },
+          defaultPageSize: 10,
+          drive: false,
+          initial: () => ({ sel: select, ps: intOption('$top', ctx.query.get('$top'), 1, 1000) }),
+        }, outlookTokens(ctx));
+      }
+      if (n === 4) {
+        const entry = data.messages.get(fourth);
+        if (!entry || entry.scope !== folderId) throw outlookNotFound();
+        return single(ctx, rec(entry.obj), 'messages');
+      }
+      break;
+    }
+    case 'events':
+    case 'calendar': {
+      const events = first === 'calendar' ? rest.slice(1) : rest;
+      if (first === 'calendar' && n === 1) {
+        return { '@odata.context': context(ctx, 'calendar/$entity'), id: data.calendarId, name: 'Calendar', color: 'auto', isDefaultCalendar: true, canEdit: true, canShare: true, canViewPrivateItems: true, owner: { name: data.user.displayName, address: data.user.mail } };
+      }
+      if (first === 'calendar' && events[0]?.toLowerCase() !== 'events') break;
+      const k = events.length - 1;
+      if (k === 0) return listPage<SimEvent>(ctx, data.events.live(), { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'events' });
+      if (k === 1) {
+        const entry = data.events.get(events[1]);
+        if (!entry) throw outlookNotFound();
+        return single(ctx, rec(entry.obj), 'events');
+      }
+      break;
+    }
+    case 'calendarview': {
+      if (n === 1) {
+        const window = windowParams(ctx);
+        const entries = filterIter(data.events.live(), (e) => overlaps(e.obj, window.s, window.e));
+        return listPage<SimEvent>(ctx, entries, { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'calendarView' });
+      }
+      if (n === 2 && second.toLowerCase() === 'delta') {
+        const tokens = outlookTokens(ctx);
+        let window: { s: string; e: string };
+        if (tokens.skip ?? tokens.delta) {
+          const saved = decodeDeltaToken((tokens.skip ?? tokens.delta)!, 'calendarView', data.user.id);
+          window = { s: saved.s ?? '', e: saved.e ?? '' };
+        } else window = windowParams(ctx);
+        return runDelta<SimEvent>(ctx, {
+          resource: 'calendarView',
+          view: eventView(ctx, window),
+          defaultPageSize: 10,
+          drive: false,
+          initial: () => ({ s: window.s, e: window.e }),
+        }, tokens);
+      }
+      break;
+    }
+    case 'contacts': {
+      if (n === 1) return listPage(ctx, data.contacts.live(), { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'contacts' });
+      if (n === 2) {
+        const entry = data.contacts.get(second);
+        if (!entry) throw outlookNotFound();
+        return single(ctx, rec(entry.obj), 'contacts');
+      }
+      break;
+    }
+    case 'drive': {
+      if (n === 1) {
+        return {
+          '@odata.context': `${state.baseUrl}/v1.0/$metadata#drives/$entity`,
+          id: data.driveId,
+          driveType: 'business',
+          name: 'OneDrive',
+          webUrl: data.driveItems.get(data.rootId)?.obj.webUrl,
+          owner: { user: { id: data.user.id, displayName: data.user.displayName, email: data.user.mail } },
+          quota: { deleted: 0, remaining: 1099511627776, state: 'normal', total: 1099511627776, used: 0 },
+        };
+      }
+      const sub = second?.toLowerCase();
+      if (sub === 'root') {
+        if (n === 2) return driveItemJson(ctx, data.rootId);
+        if (n === 3 && third.toLowerCase() === 'children') return driveList(ctx, data.rootId);
+        if (n === 3 && third.toLowerCase() === 'delta') return driveDelta(ctx, functionToken);
+      }
+      if (sub === 'items' && n >= 3) {
+        if (n === 3) return driveItemJson(ctx, third);
+        if (n === 4 && fourth.toLowerCase() === 'children') return driveList(ctx, third);
+        if (n === 4 && fourth.toLowerCase() === 'delta' && third === data.rootId) return driveDelta(ctx, functionToken);
+      }
+      break;
+    }
+  }
+  throw badRequest(`Resource not found for the segment '${rest[rest.length - 1] ?? ''}'.`);
+}
+
+function outlookTokens(ctx: Ctx): { skip?: string; delta?: string } {
+  return { skip: ctx.query.get('$skiptoken'), delta: ctx.query.get('$deltatoken') };
+}
+
+function sendError(res: Response, state: SimState, err: unknown): void {
+  const requestId = String(res.getHeader('request-id') ?? '');
+  if (err instanceof SimGraphError) {
+    for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+    res.status(err.status).json(err.body(state.clock.now(), requestId || undefined!));
+    return;
+  }
+  res.status(500).json(graphErrorBody('InternalServerError', 'The simulator failed to handle the request.', state.clock.now(), requestId || undefined));
+}
+
+/** Resolves `/me`, `/users/{id}` and `/drives/{id}` to the owner's data, enforcing who may read what. */
+function resolveOwner(state: SimState, principal: TokenPrincipal, segments: string[]): { data: UserData; prefix: string; rest: string[] } {
+  const head = segments[0]?.toLowerCase();
+  if (head === 'me') {
+    if (principal.appOnly || !principal.userId) throw badRequest('/me request is only valid with delegated authentication flow.');
+    return { data: state.graph.store.user(principal.userId), prefix: 'me', rest: segments.slice(1) };
+  }
+  if (head === 'users' && segments.length >= 2) {
+    const user = state.findUser(segments[1]);
+    if (!user) throw new SimGraphError(404, 'ErrorInvalidUser', `The requested user '${segments[1]}' is invalid.`);
+    if (!principal.appOnly && principal.userId !== user.id) throw new SimGraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+    return { data: state.graph.store.user(user.id), prefix: `users/${user.id}`, rest: segments.slice(2) };
+  }
+  if (head === 'drives' && segments.length >= 2) {
+    const data = state.graph.store.userOfDrive(segments[1]);
+    if (!data) throw new SimGraphError(404, 'itemNotFound', 'The resource could not be found.');
+    if (!principal.appOnly && principal.userId !== data.user.id) throw new SimGraphError(403, 'accessDenied', 'Access denied');
+    return { data, prefix: `drives/${segments[1]}`, rest: ['drive', ...segments.slice(2)] };
+  }
+  throw badRequest(`Resource not found for the segment '${segments[0] ?? ''}'.`);
+}
+
+export function registerGraph(app: Express, state: SimState): void {
+  app.use('/v1.0', (req: Request, res: Response, _next: NextFunction) => {
+    try {
+      let principal = res.locals.principal as TokenPrincipal | undefined;
+      if (!principal) {
+        const check = state.accessTokens.check(req.header('authorization'));
+        if (!check.ok) {
+          res.status(check.status).json(check.body);
+          return;
+        }
+        principal = check.principal;
+      }
+      if (req.method !== 'GET') {
+        throw new SimGraphError(405, 'MethodNotAllowed', `The simulated Graph only serves GET for '${req.path}'; change objects through the control API (/_sim).`);
+      }
+      const query = parseQuery(req.originalUrl);
+      const { segments, functionToken } = segmentsOf(req.path);
+      const owner = resolveOwner(state, principal, segments);
+      const ctx: Ctx = { req, res, state, query, data: owner.data, prefix: owner.prefix };
+      res.status(200).json(route(ctx, owner.rest, functionToken));
+    } catch (err) {
+      sendError(res, state, err);
+    }
+  });
+}
