@@ -56,8 +56,9 @@ export function registerGraphGate(app: Express, state: SimState): void {
     }
     res.locals.principal = check.principal;
 
+    // The limit is Outlook's/OneDrive's, per mailbox (§7): subscription calls are not counted.
     const key = mailboxKey(state, req.path, check.principal);
-    const limit = graph.faults.concurrencyLimit;
+    const limit = /^\/(me|users|drives)(\/|$|\()/i.test(req.path) ? graph.faults.concurrencyLimit : 0;
     const running = graph.inFlight.get(key) ?? 0;
     if (limit > 0 && running >= limit) {
       res.setHeader('Retry-After', '1');
