@@ -24,6 +24,9 @@ const OP_NAMES: Record<Op, string> = { eq: 'Equal', ne: 'NotEqual', ge: 'Greater
 /** DateTimeOffset literal: date, optional time, offset `Z` or `±hh:mm` (date-only and zone-less mean UTC). */
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?)?$/i;
 
+/** Nesting limit of parentheses (OData's node count limit; also keeps the parser's recursion bounded). */
+const MAX_DEPTH = 100;
+
 interface Token {
   text: string;
   pos: number;
@@ -74,6 +77,7 @@ export function parseFilter(filter: string): ParsedFilter {
   const tokens = tokenize(filter);
   const properties: string[] = [];
   let i = 0;
+  let depth = 0;
   const peek = (): Token | undefined => tokens[i];
   const end = (): number => filter.length;
 
@@ -97,7 +101,10 @@ export function parseFilter(filter: string): ParsedFilter {
     const first = tokens[i++];
     if (!first) throw syntaxError(filter, end());
     if (first.text === '(') {
+      depth += 1;
+      if (depth > MAX_DEPTH) throw badRequest(`The query specified in the URI is not valid. The node count limit of '${MAX_DEPTH}' has been exceeded.`);
       const inner = parseOr();
+      depth -= 1;
       const close = tokens[i++];
       if (close?.text !== ')') throw syntaxError(filter, close?.pos ?? end());
       return inner;
