@@ -25,6 +25,8 @@ function mailboxKey(state: SimState, path: string, principal: TokenPrincipal): s
     } catch {
       // keep the raw segment
     }
+    const tenantSuffix = `@${state.tenantId}`;
+    if (key.toLowerCase().endsWith(tenantSuffix)) key = key.slice(0, -tenantSuffix.length);
     return state.findUser(key)?.id ?? key.toLowerCase();
   }
   const drives = /^\/drives\/([^/?]+)/i.exec(path);

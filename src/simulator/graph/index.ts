@@ -461,9 +461,10 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         if (n === 3 && third.toLowerCase() === 'delta') return driveDelta(ctx, functionToken);
       }
       if (sub === 'items' && n >= 3) {
-        if (n === 3) return driveItemJson(ctx, third);
-        if (n === 4 && fourth.toLowerCase() === 'children') return driveList(ctx, third);
-        if (n === 4 && fourth.toLowerCase() === 'delta' && third === data.rootId) return driveDelta(ctx, functionToken);
+        const itemId = third.toLowerCase() === 'root' ? data.rootId : third;
+        if (n === 3) return driveItemJson(ctx, itemId);
+        if (n === 4 && fourth.toLowerCase() === 'children') return driveList(ctx, itemId);
+        if (n === 4 && fourth.toLowerCase() === 'delta' && itemId === data.rootId) return driveDelta(ctx, functionToken);
       }
       break;
     }
@@ -493,7 +494,10 @@ function resolveOwner(state: SimState, principal: TokenPrincipal, segments: stri
     return { data: state.graph.store.user(principal.userId), prefix: 'me', rest: segments.slice(1) };
   }
   if (head === 'users' && segments.length >= 2) {
-    const user = state.findUser(segments[1]);
+    // Notifications name users as `{userId}@{tenantId}` (§2.1): the tenant part is ours, drop it.
+    const tenantSuffix = `@${state.tenantId}`;
+    const key = segments[1].toLowerCase().endsWith(tenantSuffix) ? segments[1].slice(0, -tenantSuffix.length) : segments[1];
+    const user = state.findUser(key);
     if (!user) throw new SimGraphError(404, 'ErrorInvalidUser', `The requested user '${segments[1]}' is invalid.`);
     if (!principal.appOnly && principal.userId !== user.id) throw new SimGraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
     return { data: state.graph.store.user(user.id), prefix: `users/${user.id}`, rest: segments.slice(2) };

@@ -58,6 +58,18 @@ describe('simulated Graph: authentication and users', () => {
     assert.equal(res.data.error.message, "Resource not found for the segment 'nothing'.");
   });
 
+  it("notification resource paths resolve: Users/{id}@{tenant}/Messages/{id} and Users('id')/messages('id') → 200", async () => {
+    const user = sim().state.defaultUser.id;
+    const m = sim().state.graph.store.createMessage(user, { subject: 'notified' });
+    const token = delegatedToken(sim());
+    const basic = await get(sim(), token, `/Users/${user}@${sim().state.tenantId}/Messages/${m.id}`);
+    assert.equal(basic.status, 200);
+    assert.equal(basic.data.subject, 'notified');
+    const rich = await get(sim(), token, `/Users('${user}')/messages('${m.id}')`);
+    assert.equal(rich.status, 200);
+    assert.equal(rich.data.id, m.id);
+  });
+
   it('the request log records method, path, status and bearer presence, never the token', async () => {
     const token = delegatedToken(sim());
     sim().state.graph.requests.clear();

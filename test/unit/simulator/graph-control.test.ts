@@ -75,6 +75,8 @@ describe('simulated Graph: control API (/_sim)', () => {
     const updated = await call('patch', `/users/${upn}/drive/items/${file.data.id}`, { content: 'hello world' });
     assert.notEqual(updated.data.eTag, file.data.eTag);
     assert.notEqual(updated.data.cTag, file.data.cTag);
+    assert.deepEqual((await get(sim(), token, '/me/drive/items/root')).data.root, {});
+    assert.equal((await get(sim(), token, '/me/drive/root')).data.folder.childCount, 1);
     const drive = await get(sim(), token, '/me/drive');
     assert.equal(drive.data.id, sim().state.graph.store.user(upn).driveId);
     assert.equal((await call('delete', `/users/${upn}/drive/items/${folder.data.id}`)).status, 204);
