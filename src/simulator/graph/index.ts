@@ -7,10 +7,11 @@
  *   `/calendarView/delta`; contacts `/contacts`, `/contacts/{id}`;
  * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
  *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, timestamp tokens, `delta(token='...')`).
+ * Client writes (PATCH a message, DELETE an item) are in `writes.ts`.
  * Authentication, the request log, faults and the per-mailbox concurrency limit are in `gate.ts`, in front of
  * every `/v1.0` route (subscriptions included).
  */
-import type { Express, NextFunction, Request, Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { TokenPrincipal } from '../access-tokens';
 import type { SimState, SimUser } from '../state';
 import type { Entry } from './collection';
@@ -21,6 +22,7 @@ import { eventTimeMs, type SimEvent } from './calendar';
 import { deletedDriveItem, publicDriveItem, type SimDriveItem } from './drive';
 import type { SimMessage } from './mail';
 import type { UserData } from './store';
+import { handleWrite } from './writes';
 
 export { registerGraphGate } from './gate';
 
@@ -512,7 +514,7 @@ function resolveOwner(state: SimState, principal: TokenPrincipal, segments: stri
 }
 
 export function registerGraph(app: Express, state: SimState): void {
-  app.use('/v1.0', (req: Request, res: Response, _next: NextFunction) => {
+  app.use('/v1.0', express.json({ limit: '1mb' }), (req: Request, res: Response, _next: NextFunction) => {
     try {
       let principal = res.locals.principal as TokenPrincipal | undefined;
       if (!principal) {
@@ -523,16 +525,33 @@ export function registerGraph(app: Express, state: SimState): void {
         }
         principal = check.principal;
       }
-      if (req.method !== 'GET') {
-        throw new SimGraphError(405, 'MethodNotAllowed', `The simulated Graph only serves GET for '${req.path}'; change objects through the control API (/_sim).`);
-      }
       const query = parseQuery(req.originalUrl);
       const { segments, functionToken } = segmentsOf(req.path);
       const owner = resolveOwner(state, principal, segments);
+      if (req.method !== 'GET') {
+        const result = handleWrite(state, owner.data, owner.rest, req.method, req.body);
+        if (result.body) res.status(result.status).json(result.body);
+        else res.status(result.status).end();
+        return;
+      }
       const ctx: Ctx = { req, res, state, query, data: owner.data, prefix: owner.prefix };
       res.status(200).json(route(ctx, owner.rest, functionToken));
     } catch (err) {
       sendError(res, state, err);
     }
+  });
+  // Malformed or oversized JSON bodies: a Graph-shaped 4xx, never a crash.
+  app.use('/v1.0', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const status = (err as { status?: number }).status;
+    if (status && status >= 400 && status < 500) {
+      const message = status === 413 ? 'The request body is too large.' : 'Invalid JSON. The request body could not be read.';
+      res.status(status).json(graphErrorBody(status === 413 ? 'RequestEntityTooLarge' : 'BadRequest', message, state.clock.now()));
+      return;
+    }
+    sendError(res, state, err);
   });
 }
