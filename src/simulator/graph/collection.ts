@@ -22,6 +22,12 @@ export interface Entry<T> {
 export class Collection<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private liveCount = 0;
+  /**
+   * Append-only (seq, id) log in increasing seq order, so `since(seq)` starts with a binary search instead of a
+   * scan (a delta page costs its own size, not the collection's). Superseded rows are skipped and compacted away.
+   */
+  private log: Array<{ seq: number; id: string }> = [];
+  private stale = 0;
 
   get size(): number {
     return this.liveCount;
@@ -38,6 +44,9 @@ export class Collection<T> {
     const previous = this.entries.get(id);
     if (previous) this.entries.delete(id);
     if (!previous || previous.deleted) this.liveCount += 1;
+    if (previous) this.stale += 1;
+    this.log.push({ seq: change.seq, id });
+    this.compact();
     const entry: Entry<T> = {
       id,
       obj,
@@ -61,6 +70,9 @@ export class Collection<T> {
     entry.changedAt = change.at;
     this.entries.set(id, entry);
     this.liveCount -= 1;
+    this.stale += 1;
+    this.log.push({ seq: change.seq, id });
+    this.compact();
     return entry;
   }
 
@@ -74,8 +86,32 @@ export class Collection<T> {
     return this.entries.values();
   }
 
+  /** Entries (tombstones included) whose last change is after `seq`, in change order. */
+  *since(seq: number): IterableIterator<Entry<T>> {
+    let lo = 0;
+    let hi = this.log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.log[mid].seq <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.log.length; i++) {
+      const row = this.log[i];
+      const entry = this.entries.get(row.id);
+      if (entry && entry.seq === row.seq) yield entry;
+    }
+  }
+
   clear(): void {
     this.entries.clear();
     this.liveCount = 0;
+    this.log = [];
+    this.stale = 0;
+  }
+
+  private compact(): void {
+    if (this.stale < 1024 || this.stale * 2 < this.log.length) return;
+    this.log = [...this.entries.values()].map((e) => ({ seq: e.seq, id: e.id }));
+    this.stale = 0;
   }
 }

@@ -79,8 +79,7 @@ export function deltaPage<T>(view: DeltaView<T>, token: DeltaToken, pageSize: nu
   const value: Array<Record<string, unknown>> = [];
   let lastSeq = token.a;
   let more = false;
-  for (const entry of view.collection.all()) {
-    if (entry.seq <= token.a) continue;
+  for (const entry of view.collection.since(token.a)) {
     if (entry.seq > token.h) break;
     if (token.t !== undefined && entry.changedAt < token.t) continue;
     if (!view.inScope(entry)) continue;
