@@ -20,6 +20,8 @@
  * - `POST   /_sim/faults` `{concurrencyLimit: n}` (default 4 per mailbox; 0 = off) → 201
  * - `GET    /_sim/faults` → `{value: [...], concurrencyLimit}`;  `DELETE /_sim/faults` → 204 (limit back to 4)
  * - `POST   /_sim/tokens/expire`, `POST /_sim/tokens/revoke` → 204 (every access token issued so far)
+ * - `PUT    /_sim/graph/options` `{driveDeltaLinkStyle: "query"|"function"}`: drive deltaLinks as `delta?token=` (default)
+ *           or `delta(token='...')` (§5: both exist) → 200 the options
  * Clock and log:
  * - `POST   /_sim/clock` `{advanceMs: n}` or `{set: iso}` → 200 `{now}`;  `GET /_sim/clock` → `{now}`
  * - `GET    /_sim/requests[?path=regex]` → `{value: [{method, path, status, at, bearer}]}`;  `DELETE /_sim/requests` → 204
@@ -186,6 +188,14 @@ export function registerControl(app: Express, state: SimState): void {
       throw new ControlError(400, (err as Error).message);
     }
     res.status(201).json({ value: state.graph.faults.list() });
+  }));
+  router.put('/graph/options', handle((req, res) => {
+    const body = fields<{ driveDeltaLinkStyle?: string }>(req.body, { driveDeltaLinkStyle: 'string' });
+    if (body.driveDeltaLinkStyle !== undefined) {
+      if (body.driveDeltaLinkStyle !== 'query' && body.driveDeltaLinkStyle !== 'function') throw new ControlError(400, "Field 'driveDeltaLinkStyle' must be 'query' or 'function'.");
+      state.graph.driveDeltaLinkStyle = body.driveDeltaLinkStyle;
+    }
+    res.json({ driveDeltaLinkStyle: state.graph.driveDeltaLinkStyle });
   }));
   router.get('/faults', (_req, res) => {
     res.json({ value: state.graph.faults.list(), concurrencyLimit: state.graph.faults.concurrencyLimit });

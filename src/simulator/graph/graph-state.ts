@@ -13,6 +13,8 @@ export class GraphState {
   readonly requests = new RequestLog();
   /** Requests being handled per mailbox (user id, drive id, or client id for app-wide calls). */
   readonly inFlight = new Map<string, number>();
+  /** Drive deltaLinks as `delta?token=...` (default) or `delta(token='...')`; both forms are accepted (§5). */
+  driveDeltaLinkStyle: 'query' | 'function' = 'query';
 
   constructor(state: SimState) {
     this.store = new ObjectStore(state);
@@ -23,5 +25,6 @@ export class GraphState {
     this.store.reset();
     this.faults.clear();
     this.requests.clear();
+    this.driveDeltaLinkStyle = 'query';
   }
 }

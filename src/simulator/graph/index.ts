@@ -204,8 +204,12 @@ function runDelta<T>(ctx: Ctx, call: DeltaCall<T>, tokenText: { skip?: string; d
   }
   const pageSize = preferredPageSize(req.header('prefer')) ?? token.ps ?? call.defaultPageSize;
   const link = (t: DeltaToken, kind: 'next' | 'delta'): string => {
+    const encoded = encodeDeltaToken(t);
+    // A call made as `delta(token='...')` gets links without the old token in the path.
+    const base = linkBase(ctx).replace(/\/delta\([^/]*$/i, '/delta');
+    if (call.drive && kind === 'delta' && state.graph.driveDeltaLinkStyle === 'function') return `${base}(token='${encoded}')`;
     const name = call.drive ? 'token' : kind === 'next' ? '$skiptoken' : '$deltatoken';
-    return `${linkBase(ctx)}?${name}=${encodeDeltaToken(t)}`;
+    return `${base}?${name}=${encoded}`;
   };
   const body: Record<string, unknown> = { '@odata.context': context(ctx, call.drive ? 'drive/root/delta' : 'Collection') };
   if (faults.takeDeltaFault('deltaEmptyPage', req.method, path)) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import axios from 'axios';
 import { useSimulator } from '../../support/simulator';
 import { deltaRound, delegatedToken, get, type Json } from './graph-helpers';
 
@@ -156,6 +157,18 @@ describe('simulated Graph: delta queries', () => {
       store().updateDriveItem(user(), recent.id!, { content: 'more' });
       const fnStyle = await deltaRound(sim(), token, `/me/drive/root/delta(token='${tokenText}')`);
       assert.deepEqual(fnStyle.items.filter((i) => !i.root).map((i) => [i.name, i.size]), [['recent.txt', 4]]);
+      assert.match(fnStyle.deltaLink, /\/me\/drive\/root\/delta\?token=[\w-]+$/);
+    });
+
+    it("driveDeltaLinkStyle 'function' gives delta(token='...') deltaLinks that work", async () => {
+      const put = await axios.put(`${sim().controlUrl}/graph/options`, { driveDeltaLinkStyle: 'function' });
+      assert.equal(put.data.driveDeltaLinkStyle, 'function');
+      const first = await deltaRound(sim(), token, '/me/drive/root/delta', { Prefer: 'odata.maxpagesize=1' });
+      assert.match(first.deltaLink, /\/me\/drive\/root\/delta\(token='[\w-]+'\)$/);
+      const item = store().createDriveItem(user(), { name: 'later.txt' });
+      const second = await deltaRound(sim(), token, first.deltaLink);
+      assert.ok(second.items.some((i) => i.id === item.id));
+      assert.match(second.deltaLink, /\/me\/drive\/root\/delta\(token='[\w-]+'\)$/);
     });
 
     it('/drives/{id}/root/delta is the same feed as /me/drive/root/delta', async () => {
