@@ -10,6 +10,8 @@
  *           with `count` (1–200000): bulk create → 201 `{created: n}`
  * - `PATCH  /_sim/users/{user}/messages/{id}`       `{subject?, body?, isRead?, importance?, categories?, flag?}` → 200
  * - `DELETE /_sim/users/{user}/messages/{id}`       → 204
+ * - `POST   /_sim/users/{user}/messages/{id}/move`  `{destinationId}` (folder id or well-known name) → 201 the moved
+ *           message, which has a NEW id (as Outlook: deleted in the source folder, created in the destination)
  * - `POST|PATCH|DELETE /_sim/users/{user}/events[/{id}]`     `{subject, body, start, end, location, isAllDay, attendees, isCancelled}`
  * - `POST|PATCH|DELETE /_sim/users/{user}/contacts[/{id}]`   `{displayName, givenName, surname, emailAddresses, ...}`
  * - `POST|PATCH|DELETE /_sim/users/{user}/drive/items[/{id}]` `{name, parentId?, folder?: true, content?, mimeType?}`
@@ -128,6 +130,11 @@ export function registerControl(app: Express, state: SimState): void {
   }));
   router.patch('/users/:user/messages/:id', handle((req, res) => {
     res.json(store.updateMessage(userId(req), String(req.params.id), fields(req.body, MESSAGE_PATCH)));
+  }));
+  router.post('/users/:user/messages/:id/move', handle((req, res) => {
+    const body = fields<{ destinationId?: string }>(req.body, { destinationId: 'string' });
+    if (!body.destinationId) throw new ControlError(400, "Field 'destinationId' (folder id or well-known name) is required.");
+    res.status(201).json(store.moveMessage(userId(req), String(req.params.id), body.destinationId));
   }));
   router.delete('/users/:user/messages/:id', handle((req, res) => {
     store.deleteMessage(userId(req), String(req.params.id));

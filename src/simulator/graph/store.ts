@@ -10,7 +10,7 @@ import { buildMessage, patchMessage, WELL_KNOWN_FOLDERS, type MessageInput, type
 import { buildEvent, patchEvent, type EventInput, type EventPatch, type SimEvent } from './calendar';
 import { buildContact, patchContact, type ContactInput, type SimContact } from './contacts';
 import { buildDriveItem, buildRoot, touchDriveItem, type DriveItemInput, type DriveItemPatch, type DriveOwner, type SimDriveItem } from './drive';
-import { driveId as newDriveId, driveItemId, outlookId } from './ids';
+import { changeKey, driveId as newDriveId, driveItemId, outlookId } from './ids';
 
 export interface CreateOptions {
   /**
@@ -120,6 +120,29 @@ export class ObjectStore {
   deleteMessage(userId: string, id: string): void {
     const data = this.user(userId);
     this.remove(data, data.messages, 'message', id);
+  }
+
+  /**
+   * Moves a message to another folder. As on Outlook without immutable ids, the moved message gets a new id:
+   * the source folder sees a deletion, the destination a creation (delta: `@removed` there, new item here).
+   */
+  moveMessage(userId: string, id: string, destination: string): SimMessage {
+    const data = this.user(userId);
+    const entry = this.mustGet(data.messages, 'message', id);
+    const folder = this.folder(userId, destination);
+    if (!folder) throw new UnknownObjectError('mail folder', destination);
+    this.remove(data, data.messages, 'message', id);
+    const key = changeKey();
+    const moved: SimMessage = {
+      ...entry.obj,
+      id: outlookId(data.user.id),
+      parentFolderId: folder.id,
+      changeKey: key,
+      '@odata.etag': `W/"${key}"`,
+      lastModifiedDateTime: this.state.clock.nowIso(),
+    };
+    this.write(data, data.messages, 'message', 'created', moved.id!, moved, folder.id);
+    return moved;
   }
 
   // --- calendar ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * The few writes the simulated Graph accepts from clients (the control API covers the rest): `PATCH` a message
- * (`isRead`, `subject`, `importance`, `categories`, `flag`, `body.content`), and `DELETE` a message, event, contact
- * or drive item. Both change the store, so they emit `SimChange`s and appear in delta like any other change.
+ * (`isRead`, `subject`, `importance`, `categories`, `flag`, `body.content`), `POST /messages/{id}/move`
+ * `{destinationId}` (201, the message with a new id), and `DELETE` a message, event, contact or drive item. Both change the store, so they emit `SimChange`s and appear in delta like any other change.
  */
 import type { SimState } from '../state';
 import { badRequest, driveNotFound, outlookNotFound, SimGraphError } from './errors';
@@ -76,6 +76,14 @@ export function handleWrite(state: SimState, data: UserData, rest: string[], met
     if (!data.messages.get(messageId)) throw outlookNotFound();
     const message = store.updateMessage(userId, messageId, messagePatch(body));
     return { status: 200, body: { '@odata.context': `${state.baseUrl}/v1.0/$metadata#users('${userId}')/messages/$entity`, ...message } };
+  }
+  if (method === 'POST' && head === 'messages' && rest.length === 3 && rest[2].toLowerCase() === 'move') {
+    const destinationId = (body as { destinationId?: unknown } | null)?.destinationId;
+    if (typeof destinationId !== 'string' || !destinationId) throw new SimGraphError(400, 'ErrorInvalidIdMalformed', 'Id is malformed.');
+    if (!data.messages.get(rest[1])) throw outlookNotFound();
+    if (!store.folder(userId, destinationId)) throw outlookNotFound();
+    const moved = store.moveMessage(userId, rest[1], destinationId);
+    return { status: 201, body: { '@odata.context': `${state.baseUrl}/v1.0/$metadata#users('${userId}')/messages/$entity`, ...moved } };
   }
   if (method === 'DELETE') {
     if (messageId) {

@@ -47,6 +47,21 @@ describe('simulated Graph: client writes (PATCH/DELETE)', () => {
     assert.equal(store().user(user()).messages.get(m.id!)?.obj['@odata.etag'], m['@odata.etag']);
   });
 
+  it('POST /me/messages/{id}/move → 201 with a new id; source folder delta says @removed, destination delta has it', async () => {
+    const m = store().createMessage(user(), { subject: 'move me' });
+    const inbox = await deltaRound(sim(), token, '/me/mailFolders/inbox/messages/delta');
+    const archive = await deltaRound(sim(), token, '/me/mailFolders/deleteditems/messages/delta');
+    const res = await send('post', `/me/messages/${m.id}/move`, { destinationId: 'deleteditems' });
+    assert.equal(res.status, 201);
+    assert.notEqual(res.data.id, m.id);
+    assert.equal(res.data.subject, 'move me');
+    assert.equal(res.data.parentFolderId, store().folder(user(), 'deleteditems')!.id);
+    assert.deepEqual((await deltaRound(sim(), token, inbox.deltaLink)).items, [{ '@odata.type': '#microsoft.graph.message', id: m.id, '@removed': { reason: 'deleted' } }]);
+    assert.deepEqual((await deltaRound(sim(), token, archive.deltaLink)).items.map((i) => i.id), [res.data.id]);
+    assert.equal((await send('post', `/me/messages/${res.data.id}/move`, {})).status, 400);
+    assert.equal((await send('post', `/me/messages/${res.data.id}/move`, { destinationId: 'nowhere' })).status, 404);
+  });
+
   it('DELETE a message, event, contact and drive item → 204, then GET → 404; unsupported writes → 405', async () => {
     const m = store().createMessage(user(), {});
     const e = store().createEvent(user(), {});
