@@ -29,14 +29,27 @@ export interface DeltaToken {
   sel?: string;
   /** Page size of the original query. */
   ps?: number;
+  /** Store generation the token belongs to (a token from before `POST /_sim/reset` is stale: 410). */
+  g?: string;
+}
+
+/** A well-formed token of an earlier store generation: the sync state is gone (410, `reference/graph.md` §5). */
+export class StaleDeltaTokenError extends Error {
+  constructor(readonly drive: boolean) {
+    super('stale delta token');
+    this.name = 'StaleDeltaTokenError';
+  }
 }
 
 export function encodeDeltaToken(token: DeltaToken): string {
   return Buffer.from(JSON.stringify(token)).toString('base64url');
 }
 
-/** Decodes a token; a token that is not one of ours, or for another resource or user, is a 400. */
-export function decodeDeltaToken(text: string, resource: string, userId: string): DeltaToken {
+/**
+ * Decodes a token; a token that is not one of ours, or for another resource or user, is a 400; one of an earlier
+ * store generation throws `StaleDeltaTokenError` (answered 410).
+ */
+export function decodeDeltaToken(text: string, resource: string, userId: string, generation: string): DeltaToken {
   let token: unknown;
   try {
     token = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -44,6 +57,7 @@ export function decodeDeltaToken(text: string, resource: string, userId: string)
     token = undefined;
   }
   const t = token as Partial<DeltaToken> | undefined;
+  if (t && typeof t === 'object' && typeof t.g === 'string' && t.g !== generation) throw new StaleDeltaTokenError(resource.startsWith('drive:'));
   if (!t || typeof t !== 'object' || t.r !== resource || t.u !== userId || typeof t.b !== 'number' || typeof t.h !== 'number' || typeof t.a !== 'number') {
     throw badRequest('The delta token is not valid for this resource.');
   }

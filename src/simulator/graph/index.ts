@@ -17,7 +17,7 @@ import type { SimState, SimUser } from '../state';
 import type { Entry } from './collection';
 import { badRequest, driveNotFound, graphErrorBody, outlookNotFound, SimGraphError } from './errors';
 import { checkInefficientFilter, intOption, matches, parseFilter, parseOrderBy, parseSelect, preferredPageSize, project, sortBy, type OrderBy } from './query';
-import { decodeDeltaToken, deltaPage, encodeDeltaToken, newRound, type DeltaToken, type DeltaView } from './delta';
+import { decodeDeltaToken, deltaPage, encodeDeltaToken, newRound, StaleDeltaTokenError, type DeltaToken, type DeltaView } from './delta';
 import { eventTimeMs, type SimEvent } from './calendar';
 import { deletedDriveItem, publicDriveItem, type SimDriveItem } from './drive';
 import type { SimMessage } from './mail';
@@ -191,9 +191,9 @@ function runDelta<T>(ctx: Ctx, call: DeltaCall<T>, tokenText: { skip?: string; d
   const store = state.graph.store;
   const userId = ctx.data.user.id;
   let token: DeltaToken;
-  if (tokenText.skip !== undefined) token = decodeDeltaToken(tokenText.skip, call.resource, userId);
+  if (tokenText.skip !== undefined) token = decodeDeltaToken(tokenText.skip, call.resource, userId, state.graph.store.generation);
   else if (tokenText.delta !== undefined) {
-    const saved = decodeDeltaToken(tokenText.delta, call.resource, userId);
+    const saved = decodeDeltaToken(tokenText.delta, call.resource, userId, state.graph.store.generation);
     token = { ...saved, h: store.currentSeq, a: saved.b };
   } else if (tokenText.latest) {
     token = { ...newRound(call.resource, userId, store.currentSeq, store.currentSeq, call.initial()) };
@@ -202,6 +202,7 @@ function runDelta<T>(ctx: Ctx, call: DeltaCall<T>, tokenText: { skip?: string; d
   } else {
     token = newRound(call.resource, userId, -1, store.currentSeq, call.initial());
   }
+  token.g = store.generation;
   const pageSize = preferredPageSize(req.header('prefer')) ?? token.ps ?? call.defaultPageSize;
   const link = (t: DeltaToken, kind: 'next' | 'delta'): string => {
     const encoded = encodeDeltaToken(t);
@@ -340,7 +341,7 @@ function driveDelta(ctx: Ctx, functionToken: string | undefined): Record<string,
     if (Number.isNaN(since)) throw badRequest(`Invalid timestamp token '${tokenParam}'.`);
     tokens.since = since;
   } else {
-    const decoded = decodeDeltaToken(tokenParam, `drive:${ctx.data.driveId}`, ctx.data.user.id);
+    const decoded = decodeDeltaToken(tokenParam, `drive:${ctx.data.driveId}`, ctx.data.user.id, ctx.state.graph.store.generation);
     if (decoded.a < decoded.h || decoded.b < 0) tokens.skip = tokenParam;
     else tokens.delta = tokenParam;
   }
@@ -426,7 +427,7 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         const tokens = outlookTokens(ctx);
         let window: { s: string; e: string };
         if (tokens.skip ?? tokens.delta) {
-          const saved = decodeDeltaToken((tokens.skip ?? tokens.delta)!, 'calendarView', data.user.id);
+          const saved = decodeDeltaToken((tokens.skip ?? tokens.delta)!, 'calendarView', data.user.id, state.graph.store.generation);
           window = { s: saved.s ?? '', e: saved.e ?? '' };
         } else window = windowParams(ctx);
         return runDelta<SimEvent>(ctx, {
@@ -539,7 +540,14 @@ export function registerGraph(app: Express, state: SimState): void {
         return;
       }
       const ctx: Ctx = { req, res, state, query, data: owner.data, prefix: owner.prefix };
-      res.status(200).json(route(ctx, owner.rest, functionToken));
+      let body: Record<string, unknown>;
+      try {
+        body = route(ctx, owner.rest, functionToken);
+      } catch (err) {
+        if (err instanceof StaleDeltaTokenError) gone(ctx, err.drive);
+        throw err;
+      }
+      res.status(200).json(body);
     } catch (err) {
       sendError(res, state, err);
     }

@@ -4,6 +4,7 @@
  * reads them) and emits a `SimChange` through `state.emitChange()` (subscriptions turn those into notifications).
  * The control API (`../control.ts`), tests and benchmarks call these methods directly.
  */
+import { randomUUID } from 'node:crypto';
 import type { SimChange, SimResourceKind, SimState, SimUser } from '../state';
 import { Collection, type Entry } from './collection';
 import { buildMessage, patchMessage, WELL_KNOWN_FOLDERS, type MessageInput, type MessagePatch, type SimMailFolder, type SimMessage } from './mail';
@@ -45,6 +46,12 @@ export class UnknownObjectError extends Error {
 export class ObjectStore {
   private readonly users = new Map<string, UserData>();
   private sequence = 0;
+  private gen = randomUUID().slice(0, 8);
+
+  /** Changes on every reset; delta tokens carry it, so tokens from before a reset answer 410. */
+  get generation(): string {
+    return this.gen;
+  }
 
   constructor(private readonly state: SimState) {}
 
@@ -78,6 +85,7 @@ export class ObjectStore {
   /** Forget every object; users get fresh mailboxes and drives on next use. */
   reset(): void {
     this.users.clear();
+    this.gen = randomUUID().slice(0, 8);
   }
 
   // --- mail ------------------------------------------------------------------------------------------------

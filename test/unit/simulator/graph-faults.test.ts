@@ -103,6 +103,20 @@ describe('simulated Graph: faults', () => {
     assert.deepEqual(fresh.items.map((i) => i.name).sort(), ['a.txt', 'root']);
   });
 
+  it('delta tokens from before a reset → 410 (SyncStateNotFound for mail, resyncChangesApplyDifferences for drive)', async () => {
+    store().createMessage(user(), {});
+    const mail = await deltaRound(sim(), token, '/me/mailFolders/inbox/messages/delta');
+    const drive = await deltaRound(sim(), token, '/me/drive/root/delta');
+    sim().state.graph.reset();
+    const mailRes = await get(sim(), token, mail.deltaLink);
+    assert.equal(mailRes.status, 410);
+    assert.equal(mailRes.data.error.code, 'SyncStateNotFound');
+    const driveRes = await get(sim(), token, drive.deltaLink);
+    assert.equal(driveRes.status, 410);
+    assert.equal(driveRes.data.error.code, 'resyncChangesApplyDifferences');
+    assert.ok(String(driveRes.headers.location).includes(store().user(user()).driveId));
+  });
+
   it('deltaReplay repeats an item; deltaEmptyPage inserts an empty nextLink page; the round still completes', async () => {
     for (let i = 0; i < 3; i++) store().createMessage(user(), { subject: `m${i}` });
     faults().add({ kind: 'deltaEmptyPage' });
