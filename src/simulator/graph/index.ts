@@ -35,8 +35,6 @@ interface Ctx {
   state: SimState;
   query: Query;
   data: UserData;
-  /** `me`, `users/{id}` or `drives/{id}`: how the client addressed the owner (links keep it). */
-  prefix: string;
 }
 
 function parseQuery(originalUrl: string): Query {
@@ -212,7 +210,9 @@ function runDelta<T>(ctx: Ctx, call: DeltaCall<T>, tokenText: { skip?: string; d
     const name = call.drive ? 'token' : kind === 'next' ? '$skiptoken' : '$deltatoken';
     return `${base}?${name}=${encoded}`;
   };
-  const body: Record<string, unknown> = { '@odata.context': context(ctx, call.drive ? 'drive/root/delta' : 'Collection') };
+  const body: Record<string, unknown> = {
+    '@odata.context': call.drive ? context(ctx, 'drive/root/delta') : `${state.baseUrl}/v1.0/$metadata#Collection(${call.resource === 'calendarView' ? 'event' : 'message'})`,
+  };
   if (faults.takeDeltaFault('deltaEmptyPage', req.method, path)) {
     body['@odata.nextLink'] = link({ ...token }, 'next');
     body.value = [];
@@ -494,11 +494,11 @@ function sendError(res: Response, state: SimState, err: unknown): void {
 }
 
 /** Resolves `/me`, `/users/{id}` and `/drives/{id}` to the owner's data, enforcing who may read what. */
-function resolveOwner(state: SimState, principal: TokenPrincipal, segments: string[]): { data: UserData; prefix: string; rest: string[] } {
+function resolveOwner(state: SimState, principal: TokenPrincipal, segments: string[]): { data: UserData; rest: string[] } {
   const head = segments[0]?.toLowerCase();
   if (head === 'me') {
     if (principal.appOnly || !principal.userId) throw badRequest('/me request is only valid with delegated authentication flow.');
-    return { data: state.graph.store.user(principal.userId), prefix: 'me', rest: segments.slice(1) };
+    return { data: state.graph.store.user(principal.userId), rest: segments.slice(1) };
   }
   if (head === 'users' && segments.length >= 2) {
     // Notifications name users as `{userId}@{tenantId}` (§2.1): the tenant part is ours, drop it.
@@ -507,13 +507,13 @@ function resolveOwner(state: SimState, principal: TokenPrincipal, segments: stri
     const user = state.findUser(key);
     if (!user) throw new SimGraphError(404, 'ErrorInvalidUser', `The requested user '${segments[1]}' is invalid.`);
     if (!principal.appOnly && principal.userId !== user.id) throw new SimGraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
-    return { data: state.graph.store.user(user.id), prefix: `users/${user.id}`, rest: segments.slice(2) };
+    return { data: state.graph.store.user(user.id), rest: segments.slice(2) };
   }
   if (head === 'drives' && segments.length >= 2) {
     const data = state.graph.store.userOfDrive(segments[1]);
     if (!data) throw new SimGraphError(404, 'itemNotFound', 'The resource could not be found.');
     if (!principal.appOnly && principal.userId !== data.user.id) throw new SimGraphError(403, 'accessDenied', 'Access denied');
-    return { data, prefix: `drives/${segments[1]}`, rest: ['drive', ...segments.slice(2)] };
+    return { data, rest: ['drive', ...segments.slice(2)] };
   }
   throw badRequest(`Resource not found for the segment '${segments[0] ?? ''}'.`);
 }
@@ -539,7 +539,7 @@ export function registerGraph(app: Express, state: SimState): void {
         else res.status(result.status).end();
         return;
       }
-      const ctx: Ctx = { req, res, state, query, data: owner.data, prefix: owner.prefix };
+      const ctx: Ctx = { req, res, state, query, data: owner.data };
       let body: Record<string, unknown>;
       try {
         body = route(ctx, owner.rest, functionToken);
