@@ -27,6 +27,8 @@ export interface DeltaToken {
   e?: string;
   /** `$select` of the original query. */
   sel?: string;
+  /** `$filter` of the original query (messages: `receivedDateTime ge|gt <date>` only, §5). */
+  f?: string;
   /** Page size of the original query. */
   ps?: number;
   /** Store generation the token belongs to (a token from before `POST /_sim/reset` is stale: 410). */
@@ -66,8 +68,8 @@ export function decodeDeltaToken(text: string, resource: string, userId: string,
 
 export interface DeltaView<T> {
   collection: Collection<T>;
-  /** The object belongs to the queried resource (e.g. its folder). */
-  inScope(entry: Entry<T>): boolean;
+  /** The object belongs to the queried resource (e.g. its folder, and the token's `$filter`). */
+  inScope(entry: Entry<T>, token: DeltaToken): boolean;
   /** calendarView: the object lies in the window (else it is reported as removed in change rounds). */
   inRange?(entry: Entry<T>): boolean;
   present(entry: Entry<T>, select: string[] | undefined): Record<string, unknown>;
@@ -96,7 +98,7 @@ export function deltaPage<T>(view: DeltaView<T>, token: DeltaToken, pageSize: nu
   for (const entry of view.collection.since(token.a)) {
     if (entry.seq > token.h) break;
     if (token.t !== undefined && entry.changedAt < token.t) continue;
-    if (!view.inScope(entry)) continue;
+    if (!view.inScope(entry, token)) continue;
     const inRange = view.inRange ? view.inRange(entry) : true;
     if (initial && (entry.deleted || !inRange)) continue;
     if (value.length >= pageSize) {

@@ -16,7 +16,7 @@ import type { TokenPrincipal } from '../access-tokens';
 import type { SimState, SimUser } from '../state';
 import type { Entry } from './collection';
 import { badRequest, driveNotFound, graphErrorBody, outlookNotFound, SimGraphError } from './errors';
-import { checkInefficientFilter, intOption, matches, parseFilter, parseOrderBy, parseSelect, preferredPageSize, project, sortBy, type OrderBy } from './query';
+import { checkInefficientFilter, intOption, matches, parseFilter, parseOrderBy, parseSelect, preferredPageSize, project, sortBy, type FilterNode, type OrderBy } from './query';
 import { decodeDeltaToken, deltaPage, encodeDeltaToken, newRound, StaleDeltaTokenError, type DeltaToken, type DeltaView } from './delta';
 import { eventTimeMs, type SimEvent } from './calendar';
 import { deletedDriveItem, publicDriveItem, type SimDriveItem } from './drive';
@@ -381,17 +381,28 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
       if (n === 3) return messagesList(ctx, folderId);
       if (n === 4 && fourth.toLowerCase() === 'delta') {
         const select = ctx.query.get('$select');
+        const filterText = ctx.query.get('$filter');
+        if (filterText !== undefined) checkMessageDeltaFilter(filterText);
+        let parsed: { text?: string; filter?: FilterNode } = {};
+        const filterOf = (text: string | undefined): FilterNode | undefined => {
+          if (parsed.text !== text) parsed = { text, filter: text === undefined ? undefined : parseFilter(text).root };
+          return parsed.filter;
+        };
         return runDelta<SimMessage>(ctx, {
           resource: `messages:${folderId}`,
           view: {
             collection: data.messages,
-            inScope: (e) => e.scope === folderId,
+            inScope: (e, t) => {
+              if (e.scope !== folderId) return false;
+              const filter = filterOf(t.f);
+              return !filter || matches(filter, e.obj);
+            },
             present: (e, sel) => ({ '@odata.type': '#microsoft.graph.message', ...project(rec(e.obj), sel) }),
             removed: outlookRemoved('#microsoft.graph.message'),
           },
           defaultPageSize: 10,
           drive: false,
-          initial: () => ({ sel: select, ps: intOption('$top', ctx.query.get('$top'), 1, 1000) }),
+          initial: () => ({ sel: select, f: filterText, ps: intOption('$top', ctx.query.get('$top'), 1, 1000) }),
         }, outlookTokens(ctx));
       }
       if (n === 4) {
@@ -477,6 +488,14 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
     }
   }
   throw badRequest(`Resource not found for the segment '${rest[rest.length - 1] ?? ''}'.`);
+}
+
+/** Message delta accepts only `receivedDateTime ge|gt <date>` as `$filter` (§5). */
+function checkMessageDeltaFilter(text: string): void {
+  const { root } = parseFilter(text);
+  if (root.kind !== 'cmp' || root.field.join('/').toLowerCase() !== 'receiveddatetime' || (root.op !== 'ge' && root.op !== 'gt')) {
+    throw badRequest("Delta query for messages supports only '$filter=receivedDateTime ge|gt {value}'.");
+  }
 }
 
 function outlookTokens(ctx: Ctx): { skip?: string; delta?: string } {

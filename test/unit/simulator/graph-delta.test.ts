@@ -64,6 +64,18 @@ describe('simulated Graph: delta queries', () => {
       assert.deepEqual(Object.keys(next.items[0]).sort(), ['@odata.etag', '@odata.type', 'id', 'subject']);
     });
 
+    it('$filter=receivedDateTime ge X limits the first round and later rounds; other filters → 400', async () => {
+      store().createMessage(user(), { subject: 'old', receivedDateTime: '2026-01-01T00:00:00Z' });
+      store().createMessage(user(), { subject: 'new', receivedDateTime: '2026-03-01T00:00:00Z' });
+      const first = await deltaRound(sim(), token, `${url}?$filter=receivedDateTime ge 2026-02-01T00:00:00Z`);
+      assert.deepEqual(first.items.map((m) => m.subject), ['new']);
+      store().createMessage(user(), { subject: 'late old', receivedDateTime: '2026-01-15T00:00:00Z' });
+      store().createMessage(user(), { subject: 'newer', receivedDateTime: '2026-04-01T00:00:00Z' });
+      const second = await deltaRound(sim(), token, first.deltaLink);
+      assert.deepEqual(second.items.map((m) => m.subject), ['newer']);
+      assert.equal((await get(sim(), token, `${url}?$filter=isRead eq false`)).status, 400);
+    });
+
     it('a malformed or foreign token → 400', async () => {
       assert.equal((await get(sim(), token, `${url}?$deltatoken=garbage`)).status, 400);
       const { deltaLink } = await deltaRound(sim(), token, url);
