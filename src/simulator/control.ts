@@ -15,6 +15,7 @@
  * - `POST|PATCH|DELETE /_sim/users/{user}/events[/{id}]`     `{subject, body, start, end, location, isAllDay, attendees, isCancelled}`
  * - `POST|PATCH|DELETE /_sim/users/{user}/contacts[/{id}]`   `{displayName, givenName, surname, emailAddresses, ...}`
  * - `POST|PATCH|DELETE /_sim/users/{user}/drive/items[/{id}]` `{name, parentId?, folder?: true, content?, mimeType?}`
+ *   (each POST also takes `count` for a bulk create of identical objects → 201 `{created: n}`)
  * - `GET    /_sim/users/{user}` → `{id, userPrincipalName, driveId, rootId, calendarId, mailFolders: {inbox: id, ...}}`
  * Faults (`graph/faults.ts`):
  * - `POST   /_sim/faults` `{kind: "throttle"|"unavailable"|"gatewayTimeout"|"delay"|"deltaGone"|"deltaReplay"|
@@ -77,6 +78,15 @@ function fields<T>(body: unknown, spec: Spec, extra: Spec = {}): T {
     if (key in all && typeof value === 'string' && Number.isNaN(Date.parse(value))) throw new ControlError(400, `Field '${key}' must be an ISO date.`);
   }
   return body as T;
+}
+
+/** Bulk creation for benchmarks: `count` must be an integer from 1 to 200,000. */
+function bulk(count: unknown, create: () => unknown): number {
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 200_000) {
+    throw new ControlError(400, "Field 'count' must be an integer from 1 to 200000.");
+  }
+  for (let i = 0; i < count; i++) create();
+  return count;
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -143,7 +153,13 @@ export function registerControl(app: Express, state: SimState): void {
 
   // events
   router.post('/users/:user/events', handle((req, res) => {
-    res.status(201).json(store.createEvent(userId(req), fields(req.body, EVENT)));
+    const { count, ...input } = fields<Record<string, unknown>>(req.body, EVENT, { count: 'number' });
+    const id = userId(req);
+    if (count === undefined) {
+      res.status(201).json(store.createEvent(id, input));
+      return;
+    }
+    res.status(201).json({ created: bulk(count, () => store.createEvent(id, input)) });
   }));
   router.patch('/users/:user/events/:id', handle((req, res) => {
     res.json(store.updateEvent(userId(req), String(req.params.id), fields(req.body, EVENT)));
@@ -155,7 +171,13 @@ export function registerControl(app: Express, state: SimState): void {
 
   // contacts
   router.post('/users/:user/contacts', handle((req, res) => {
-    res.status(201).json(store.createContact(userId(req), fields(req.body, CONTACT)));
+    const { count, ...input } = fields<Record<string, unknown>>(req.body, CONTACT, { count: 'number' });
+    const id = userId(req);
+    if (count === undefined) {
+      res.status(201).json(store.createContact(id, input));
+      return;
+    }
+    res.status(201).json({ created: bulk(count, () => store.createContact(id, input)) });
   }));
   router.patch('/users/:user/contacts/:id', handle((req, res) => {
     res.json(store.updateContact(userId(req), String(req.params.id), fields(req.body, CONTACT)));
@@ -167,7 +189,13 @@ export function registerControl(app: Express, state: SimState): void {
 
   // drive items
   router.post('/users/:user/drive/items', handle((req, res) => {
-    res.status(201).json(store.createDriveItem(userId(req), fields(req.body, DRIVE_ITEM)));
+    const { count, ...input } = fields<Record<string, unknown>>(req.body, DRIVE_ITEM, { count: 'number' });
+    const id = userId(req);
+    if (count === undefined) {
+      res.status(201).json(store.createDriveItem(id, input));
+      return;
+    }
+    res.status(201).json({ created: bulk(count, () => store.createDriveItem(id, input)) });
   }));
   router.patch('/users/:user/drive/items/:id', handle((req, res) => {
     res.json(store.updateDriveItem(userId(req), String(req.params.id), fields(req.body, { name: 'string', content: 'string' })));

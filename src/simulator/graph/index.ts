@@ -4,7 +4,8 @@
  * - `GET` user; messages `/messages`, `/messages/{id}`, `/mailFolders`, `/mailFolders/{id|wellKnownName}`,
  *   `/mailFolders/{id}/messages`, `/mailFolders/{id}/messages/delta` (also `mailFolders('Inbox')` forms);
  * - events `/events`, `/events/{id}`, `/calendar`, `/calendar/events`, `/calendarView?startDateTime&endDateTime`,
- *   `/calendarView/delta`; contacts `/contacts`, `/contacts/{id}`;
+ *   `/calendarView/delta`; contacts `/contacts`, `/contacts/{id}`, `/contacts/delta` (also under
+ *   `/contactFolders/{id}/`);
  * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
  *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, timestamp tokens, `delta(token='...')`).
  * Client writes (PATCH a message, DELETE an item) are in `writes.ts`.
@@ -21,6 +22,7 @@ import { decodeDeltaToken, deltaPage, encodeDeltaToken, newRound, StaleDeltaToke
 import { eventTimeMs, type SimEvent } from './calendar';
 import { deletedDriveItem, publicDriveItem, type SimDriveItem } from './drive';
 import type { SimMessage } from './mail';
+import type { SimContact } from './contacts';
 import type { UserData } from './store';
 import { handleWrite } from './writes';
 
@@ -211,7 +213,7 @@ function runDelta<T>(ctx: Ctx, call: DeltaCall<T>, tokenText: { skip?: string; d
     return `${base}?${name}=${encoded}`;
   };
   const body: Record<string, unknown> = {
-    '@odata.context': call.drive ? context(ctx, 'drive/root/delta') : `${state.baseUrl}/v1.0/$metadata#Collection(${call.resource === 'calendarView' ? 'event' : 'message'})`,
+    '@odata.context': call.drive ? context(ctx, 'drive/root/delta') : `${state.baseUrl}/v1.0/$metadata#Collection(${call.resource === 'calendarView' ? 'event' : call.resource === 'contacts' ? 'contact' : 'message'})`,
   };
   if (faults.takeDeltaFault('deltaEmptyPage', req.method, path)) {
     body['@odata.nextLink'] = link({ ...token }, 'next');
@@ -451,8 +453,31 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
       }
       break;
     }
+    case 'contactfolders':
     case 'contacts': {
+      // `/contactFolders/{id}/contacts[...]` addresses the default contact folder (the only one simulated).
+      if (first === 'contactfolders') {
+        if (n < 2 || (second !== data.contactFolderId && second.toLowerCase() !== 'contacts')) throw outlookNotFound();
+        if (n === 2) return { '@odata.context': context(ctx, 'contactFolders/$entity'), id: data.contactFolderId, displayName: 'Contacts', parentFolderId: data.contactFolderId };
+        if (third?.toLowerCase() !== 'contacts') break;
+        return route(ctx, rest.slice(2), functionToken);
+      }
       if (n === 1) return listPage(ctx, data.contacts.live(), { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'contacts' });
+      if (n === 2 && second.toLowerCase() === 'delta') {
+        const select = ctx.query.get('$select');
+        return runDelta<SimContact>(ctx, {
+          resource: 'contacts',
+          view: {
+            collection: data.contacts,
+            inScope: () => true,
+            present: (e, sel) => ({ '@odata.type': '#microsoft.graph.contact', ...project(rec(e.obj), sel) }),
+            removed: outlookRemoved('#microsoft.graph.contact'),
+          },
+          defaultPageSize: 10,
+          drive: false,
+          initial: () => ({ sel: select }),
+        }, outlookTokens(ctx));
+      }
       if (n === 2) {
         const entry = data.contacts.get(second);
         if (!entry) throw outlookNotFound();

@@ -47,6 +47,10 @@ describe('simulated Graph: control API (/_sim)', () => {
     assert.equal(res.status, 201);
     assert.deepEqual(res.data, { created: 250 });
     assert.equal(sim().state.graph.store.user(upn).messages.size, 250);
+    assert.deepEqual((await call('post', `/users/${upn}/drive/items`, { count: 30, name: 'f.txt' })).data, { created: 30 });
+    assert.deepEqual((await call('post', `/users/${upn}/events`, { count: 3 })).data, { created: 3 });
+    assert.equal((await call('post', `/users/${upn}/contacts`, { count: 0 })).status, 400);
+    assert.equal(sim().state.graph.store.user(upn).driveItems.size, 31);
   });
 
   it('events, contacts and drive items through the control API appear in Graph', async () => {

@@ -120,6 +120,22 @@ describe('simulated Graph: delta queries', () => {
     });
   });
 
+  describe('contacts (/me/contacts/delta, /me/contactFolders/{id}/contacts/delta)', () => {
+    it('first round lists contacts; later rounds return changes and @removed', async () => {
+      const a = store().createContact(user(), { displayName: 'Ann Lee' });
+      const b = store().createContact(user(), { displayName: 'Bo Chen' });
+      const first = await deltaRound(sim(), token, '/me/contacts/delta');
+      assert.deepEqual(first.items.map((c) => c.displayName).sort(), ['Ann Lee', 'Bo Chen']);
+      store().updateContact(user(), a.id!, { jobTitle: 'CTO' });
+      store().deleteContact(user(), b.id!);
+      const second = await deltaRound(sim(), token, first.deltaLink);
+      assert.deepEqual(second.items.map((c) => [c.id, c.jobTitle ?? c['@removed']]), [[a.id, 'CTO'], [b.id, { reason: 'deleted' }]]);
+      const folderId = store().user(user()).contactFolderId;
+      const viaFolder = await deltaRound(sim(), token, `/me/contactFolders/${folderId}/contacts/delta`);
+      assert.deepEqual(viaFolder.items.map((c) => c.id), [a.id]);
+    });
+  });
+
   describe('drive (/me/drive/root/delta)', () => {
     it('first round includes the root and every item; deleted items later carry the deleted facet', async () => {
       const folder = store().createDriveItem(user(), { name: 'Reports', folder: true });
