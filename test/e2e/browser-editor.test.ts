@@ -12,6 +12,7 @@ import { useSimulator } from '../support/simulator';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 import {
   ROOT,
+  closeTrays,
   importFlow,
   invalidFields,
   openEditor,
@@ -60,8 +61,9 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
     await red?.stop();
   });
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === 'failed' && red) console.log(`--- Node-RED log ---\n${red.log().slice(-4000)}`);
+    if (page) await closeTrays(page);
   });
 
   /** A connector config node pointed at the simulator (delegated: the sign-in button is shown). */
@@ -103,17 +105,17 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
     await until('the edit tray to close', async () => (await page.locator('.red-ui-tray').count()) < trays);
   }
 
-  /** Deploys with the Deploy button; resolves when Node-RED reports success. Fails on the "not properly configured" prompt. */
+  /** Deploys with the Deploy button: the admin API must accept the flows (200), with no "not properly configured" prompt. */
   async function deploy(): Promise<void> {
+    const posted = page.waitForResponse((r) => /\/flows$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST', { timeout: 20_000 });
     await page.locator('#red-ui-header-button-deploy').click();
     const result = await until('the deploy to finish', async () => {
-      if (await page.locator('.red-ui-notification', { hasText: /Successfully deployed/ }).count()) return 'ok';
-      const confirm = page.locator('.red-ui-notification', { hasText: /not properly configured|unknown type|invalid/i });
-      if (await confirm.count()) return `prompt: ${(await confirm.first().innerText()).replace(/\s+/g, ' ')}`;
-      return false;
+      const prompt = page.locator('.red-ui-notification', { hasText: /not properly configured|unknown type|invalid/i });
+      if (await prompt.count()) return `prompt: ${(await prompt.first().innerText()).replace(/\s+/g, ' ')}`;
+      const res = await Promise.race([posted, new Promise<undefined>((resolve) => setTimeout(resolve, 100))]);
+      return res ? `HTTP ${res.status()}` : false;
     }, 20_000);
-    assert.equal(result, 'ok', `deploy did not succeed cleanly: ${result}`);
-    await page.locator('.red-ui-notification', { hasText: /Successfully deployed/ }).first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    assert.equal(result, 'HTTP 200', `deploy did not succeed cleanly: ${result}`);
   }
 
   it('palette shows ms365 poll, webhook-in and callback-out under "Microsoft 365"', async () => {
@@ -171,4 +173,122 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
     assert.equal(res.authorized, true);
     assert.equal(res.account, sim().state.defaultUser.userPrincipalName);
   });
+  /**
+   * The flow nodes: valid settings from CONTRACT.md, and values their validators must reject. A field is checked
+   * when the dialog has an input for it and the type declares a validator (`required` or `validate`) for it; fields
+   * without one are listed in the test output (a gap to report to the dialog's owner).
+   */
+  const FLOW_NODES: Array<{ type: string; node: Record<string, unknown>; invalid: Record<string, string> }> = [
+    {
+      type: 'ms365-poller',
+      node: { id: 'poll', type: 'ms365-poller', name: 'New mail', connector: 'conn', interval: 15, timezone: 'UTC', configuration: '', pollOnStart: false, wires: [[]] },
+      invalid: { connector: '', interval: '-1', timezone: 'Not/A_Zone', configuration: '{"messages": {' },
+    },
+    {
+      type: 'ms365-webhook-in',
+      node: { id: 'hook', type: 'ms365-webhook-in', name: 'Mail webhook', connector: 'conn', path: '/ms365/notifications', notificationUrl: 'https://nodered.example.com', subscriptions: [], fetchResource: true, wires: [[], []] },
+      invalid: { connector: '', path: '', notificationUrl: 'not a url' },
+    },
+    {
+      type: 'ms365-callback-out',
+      node: { id: 'cb', type: 'ms365-callback-out', name: 'Callback', url: 'http://127.0.0.1:9/callback', batchSize: 10, retries: 5, wires: [[], []] },
+      invalid: { url: 'not a url', batchSize: '0', retries: '-1' },
+    },
+  ];
+
+  for (const spec of FLOW_NODES) {
+    it(`${spec.type} dialog: opens, validators mark invalid values red, Done saves a valid node`, async () => {
+      const nodes: Array<Record<string, unknown>> = [spec.node];
+      if (spec.node.connector) nodes.push(connectorNode('conn'));
+      const rename = await importNodes(nodes);
+      const id = rename(spec.node.id as string);
+      await openNodeDialog(page, id);
+      await screenshot(page, `dialog-${spec.type}`, { selector: '.red-ui-tray' });
+
+      const report = await page.evaluate(
+        ({ type, invalid }) => {
+          const w = window as unknown as RedWindow & { $: (sel: string) => { length: number; val(v?: unknown): unknown; trigger(e: string): void; data(k: string): unknown; typedInput(m: string, v?: unknown): unknown; hasClass(c: string): boolean; next(s: string): { hasClass(c: string): boolean } } };
+          const $ = w.$;
+          const defaults = w.RED.nodes.getType(type)?.defaults ?? {};
+          const setValue = (field: string, v: unknown) => {
+            const el = $(`#node-input-${field}`);
+            if (el.data('noderedTypedInput')) el.typedInput('value', v);
+            else el.val(v);
+            el.trigger('change');
+          };
+          const isRed = (field: string) => {
+            const el = $(`#node-input-${field}`);
+            return el.hasClass('input-error') || el.next('.red-ui-typedInput-container').hasClass('input-error');
+          };
+          const checked: string[] = [];
+          const notRed: string[] = [];
+          const stillRed: string[] = [];
+          const noValidator: string[] = [];
+          const noInput: string[] = [];
+          const fields = new Set([...Object.keys(invalid), ...Object.keys(defaults).filter((k) => defaults[k].required)]);
+          for (const field of fields) {
+            if (!$(`#node-input-${field}`).length) {
+              noInput.push(field);
+              continue;
+            }
+            const def = defaults[field];
+            if (!def || !(def.required || def.validate)) {
+              noValidator.push(field);
+              continue;
+            }
+            const bad = field in invalid ? invalid[field] : '';
+            const el = $(`#node-input-${field}`);
+            const good = el.data('noderedTypedInput') ? el.typedInput('value') : el.val();
+            setValue(field, bad);
+            checked.push(field);
+            if (!isRed(field)) notRed.push(`${field}=${JSON.stringify(bad)}`);
+            setValue(field, good);
+            if (isRed(field)) stillRed.push(`${field}=${JSON.stringify(good)}`);
+          }
+          return { checked, notRed, stillRed, noValidator, noInput };
+        },
+        { type: spec.type, invalid: spec.invalid },
+      );
+      console.log(`      ${spec.type}: validators checked [${report.checked.join(', ')}]; no validator [${report.noValidator.join(', ')}]; no input [${report.noInput.join(', ')}]`);
+      assert.deepEqual(report.notRed, [], `invalid values not marked red in the ${spec.type} dialog`);
+      assert.deepEqual(report.stillRed, [], `valid values still marked red in the ${spec.type} dialog`);
+
+      const errorsBefore = browser().pageErrors.length;
+      await clickDone();
+      assert.deepEqual(browser().pageErrors.slice(errorsBefore), [], 'the editor raised errors while saving');
+      const saved = await page.evaluate((nid) => (window as unknown as RedWindow).RED.nodes.node(nid)?.valid, id);
+      assert.notEqual(saved, false, `the saved ${spec.type} node is marked invalid`);
+    });
+  }
+
+  it('deploys the dialogs saved above without a "not properly configured" prompt', async () => {
+    await deploy();
+  });
+
+  const exampleFiles = fs.existsSync(path.join(ROOT, 'examples'))
+    ? fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json')).sort()
+    : [];
+  if (!exampleFiles.length) {
+    it('imports and deploys each example in examples/ (none yet)', function () {
+      console.log('      skipped: examples/ has no flow yet');
+      this.skip();
+    });
+  }
+  for (const file of exampleFiles) {
+    it(`example ${file}: imports through the Import dialog and deploys without a prompt or error`, async () => {
+      const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8')) as Array<Record<string, unknown>>;
+      assert.ok(Array.isArray(flow) && flow.length > 0, `${file} is not a flow array`);
+      assert.equal(flow[0].type, 'comment', `${file}: the first node should be a comment node`);
+      const errorsBefore = browser().pageErrors.length;
+      await importFlow(page, flow);
+      // Nodes whose ids already exist (a connector shared by two examples) are imported as copies.
+      const copy = page.locator('.red-ui-notification button', { hasText: /Import copy/i });
+      if (await copy.count()) await copy.first().click();
+      const unknown = await page.evaluate(() => document.querySelectorAll('.red-ui-flow-node-unknown').length);
+      assert.equal(unknown, 0, `${file} has nodes of unknown type`);
+      await deploy();
+      assert.deepEqual(browser().pageErrors.slice(errorsBefore), [], 'the editor raised errors');
+      await screenshot(page, `example-${path.basename(file, '.json')}`);
+    });
+  }
 });

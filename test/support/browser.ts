@@ -66,6 +66,8 @@ export async function launchChromium(executablePath: string): Promise<ChromiumSe
       '--disable-sync',
     ],
   });
+  // tsx (esbuild keepNames) wraps functions that tests pass to page.evaluate in `__name(...)`: define it in pages.
+  await context.addInitScript('window.__name = function (f) { return f; };');
   const pageErrors: string[] = [];
   const watch = (page: Page) => {
     page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
@@ -250,6 +252,15 @@ export async function openNodeDialog(page: Page, nodeId: string): Promise<void> 
   await node.dblclick();
   await page.locator('.red-ui-tray').first().waitFor({ state: 'visible' });
   await page.waitForFunction(() => document.querySelectorAll('.red-ui-tray .red-ui-tray-body .form-row').length > 0);
+}
+
+/** Cancels every open edit tray (cleanup after a failed test, so the next one starts from the workspace). */
+export async function closeTrays(page: Page): Promise<void> {
+  for (let i = 0; i < 5 && (await page.locator('.red-ui-tray').count()) > 0; i++) {
+    const before = await page.locator('.red-ui-tray').count();
+    await page.locator('#node-dialog-cancel, #node-config-dialog-cancel').last().click({ timeout: 5000 }).catch(() => undefined);
+    await until('a tray to close', async () => (await page.locator('.red-ui-tray').count()) < before, 5000).catch(() => undefined);
+  }
 }
 
 /** Ids of the inputs the validators currently mark red in the open tray(s). */
