@@ -237,6 +237,10 @@ export async function importFlow(page: Page, flow: unknown[]): Promise<void> {
   await text.fill(JSON.stringify(flow));
   await text.press('End'); // the dialog validates the text on keyup
   await page.locator('#red-ui-clipboard-dialog-ok').click();
+  // Nodes whose ids already exist (a connector shared by two examples): the conflict dialog opens in the same click
+  // handler; import them as copies, as a user would.
+  const copy = page.getByRole('button', { name: 'Import copy' });
+  if (await copy.isVisible()) await copy.click();
   // Imported nodes follow the mouse until a click drops them on the workspace.
   const ws = page.locator('#red-ui-workspace-chart');
   const box = await ws.boundingBox();
