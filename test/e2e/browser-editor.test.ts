@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { useSimulator } from '../support/simulator';
+import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 import {
   ROOT,
@@ -18,10 +19,8 @@ import {
   openEditor,
   openNodeDialog,
   screenshot,
-  startEditorNodeRed,
   until,
   useChromium,
-  type EditorNodeRed,
 } from '../support/browser';
 
 /** Palette types of the flow nodes, with the category they must appear under (CONTRACT.md, "Package"). */
@@ -44,13 +43,13 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
   this.timeout(120_000);
   const browser = useChromium();
   const sim = useSimulator();
-  let red: EditorNodeRed | undefined;
+  let red: NodeRedProcess | undefined;
   let page: Page;
   let flowCount = 0;
 
   before(async function () {
     this.timeout(90_000);
-    red = await startEditorNodeRed();
+    red = await startNodeRed({ version: 4 });
     page = await browser().context.newPage();
     await openEditor(page, red.url);
   });
@@ -58,7 +57,7 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
   after(async function () {
     this.timeout(20_000);
     await page?.close().catch(() => undefined);
-    await red?.stop();
+    await red?.dispose();
   });
 
   afterEach(async function () {

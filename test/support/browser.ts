@@ -4,21 +4,17 @@
  *
  * - `chromiumPath()` / `useChromium()`: the browser, or a clear skip when `/usr/bin/chromium` is absent (outside CI;
  *   with `CI=true` a missing browser fails the suite). Every launch gets a fresh user data directory.
- * - `startEditorNodeRed()`: a minimal Node-RED starter (packed package, temporary user directory inside
- *   `.artifacts/`, free loopback port) until the shared end-to-end harness `test/support/nodered-process.ts` lands.
+ * - Node-RED itself comes from the shared end-to-end harness (`test/support/nodered-process.ts`, `startNodeRed`).
  * - Editor helpers: open the editor, import a flow through the Import dialog, open a node's edit dialog, read the
  *   fields the validators marked red, take screenshots into `.artifacts/screenshots/` (git-ignored; copied to
  *   `docs/screenshots/` when `UPDATE_SCREENSHOTS=1`).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-export const PACKAGE_NAME = '@ms365-events/node-red-ms365-events';
 export const SCREENSHOT_DIR = path.join(ROOT, '.artifacts', 'screenshots');
 export const DOCS_SCREENSHOT_DIR = path.join(ROOT, 'docs', 'screenshots');
 
@@ -107,114 +103,6 @@ export function useChromium(): () => ChromiumSession {
     if (!session) throw new Error('chromium not started');
     return session;
   };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Node-RED (minimal starter; to be replaced by test/support/nodered-process.ts when it lands)
-
-export interface EditorNodeRed {
-  /** Editor URL, ends with `/`. */
-  url: string;
-  userDir: string;
-  log(): string;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let packedTarball: string | undefined;
-
-/** `npm pack` of the built project (dist/ must exist: `npm test` builds first), once per process. */
-export function packPackage(): string {
-  if (packedTarball && fs.existsSync(packedTarball)) return packedTarball;
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes', 'ms365-connector.js'))) {
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
-  }
-  const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'ms365-pack-'));
-  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dest], { cwd: ROOT, encoding: 'utf8' });
-  const file = out.trim().split('\n').pop() as string;
-  packedTarball = path.join(dest, file);
-  return packedTarball;
-}
-
-/**
- * Starts Node-RED 4.1 (the devDependency, on this Node) with the packed package installed in a fresh user
- * directory under `.artifacts/` (inside the project, so the package's dependencies resolve from its node_modules
- * without a network install). Resolves once the admin API answers.
- */
-export async function startEditorNodeRed(): Promise<EditorNodeRed> {
-  const tarball = packPackage();
-  fs.mkdirSync(path.join(ROOT, '.artifacts'), { recursive: true });
-  const userDir = fs.mkdtempSync(path.join(ROOT, '.artifacts', 'browser-userdir-'));
-  const pkgDir = path.join(userDir, 'node_modules', ...PACKAGE_NAME.split('/'));
-  fs.mkdirSync(pkgDir, { recursive: true });
-  execFileSync('tar', ['-xzf', tarball, '-C', pkgDir, '--strip-components=1']);
-  fs.writeFileSync(
-    path.join(userDir, 'package.json'),
-    JSON.stringify({ name: 'node-red-project', private: true, dependencies: { [PACKAGE_NAME]: 'file:' + tarball } }, null, 2),
-  );
-  const port = await freePort();
-  const settings = {
-    uiHost: '127.0.0.1',
-    uiPort: port,
-    flowFile: 'flows.json',
-    credentialSecret: 'browser-test-secret',
-    telemetry: { enabled: false, updateNotification: false },
-    diagnostics: { enabled: false, ui: false },
-    editorTheme: { tours: false, projects: { enabled: false } },
-    logging: { console: { level: 'info', metrics: false, audit: false } },
-  };
-  fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
-    cwd: userDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  const url = `http://127.0.0.1:${port}/`;
-  const stop = async () => {
-    process.removeListener('exit', killOnExit);
-    if (!exited) {
-      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await gone;
-      clearTimeout(timer);
-    }
-    fs.rmSync(userDir, { recursive: true, force: true });
-  };
-  try {
-    await until(
-      'Node-RED to start',
-      async () => {
-        if (exited) throw new Error(`Node-RED exited during start:\n${output}`);
-        if (!/Started flows/.test(output)) return false;
-        const res = await fetch(`${url}settings`).catch(() => undefined);
-        return res?.ok;
-      },
-      30_000,
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, userDir, log: () => output, stop };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
