@@ -39,17 +39,26 @@ interface RedWindow {
   };
 }
 
-describe('editor in headless chromium (Node-RED 4.1, packed package, simulated tenant)', function () {
+/** Node-RED majors to test in the browser: `MS365_BROWSER_NODE_RED=4,5` (default 4 and 5). */
+const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
+  .split(',')
+  .map((v) => Number(v.trim()))
+  .filter((v): v is 4 | 5 => v === 4 || v === 5);
+
+for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED ${version === 4 ? '4.1' : '5'}, packed package, simulated tenant)`, function () {
   this.timeout(120_000);
   const browser = useChromium();
   const sim = useSimulator();
   let red: NodeRedProcess | undefined;
   let page: Page;
   let flowCount = 0;
+  /** Screenshot of this version (Node-RED 5 ones prefixed `nr5-`); the 4.1 pictures of the palette and dialogs go to the README. */
+  const shot = (name: string, clip?: { selector: string }, docs = false) =>
+    screenshot(page, version === 4 ? name : `nr5-${name}`, clip, { docs: docs && version === 4 });
 
   before(async function () {
     this.timeout(90_000);
-    red = await startNodeRed({ version: 4 });
+    red = await startNodeRed({ version });
     page = await browser().context.newPage();
     await openEditor(page, red.url);
   });
@@ -63,7 +72,7 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') {
       if (red) console.log(`--- Node-RED log ---\n${red.log().slice(-4000)}`);
-      if (page) await screenshot(page, `failed-${this.currentTest.title.replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 60)}`).catch(() => undefined);
+      if (page) await shot(`failed-${this.currentTest.title.replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 60)}`).catch(() => undefined);
     }
     if (page) await closeTrays(page);
   });
@@ -128,8 +137,8 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
       els.map((e) => e.getAttribute('data-palette-type')),
     );
     assert.deepEqual([...types].sort(), [...FLOW_NODE_TYPES].sort());
-    await screenshot(page, 'palette', { selector: '#red-ui-palette-container-Microsoft_365' });
-    await screenshot(page, 'editor');
+    await shot('palette', { selector: '#red-ui-palette-container-Microsoft_365' }, true);
+    await shot('editor');
   });
 
   it('connector dialog: app-only without a user id is marked red; "Sign in with Microsoft" signs in against the simulator; Done and deploy', async () => {
@@ -154,7 +163,7 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
 
     await page.fill('#node-config-input-clientId', SIM_CLIENT_ID);
     await page.fill('#node-config-input-clientSecret', SIM_CLIENT_SECRET);
-    await screenshot(page, 'connector-dialog', { selector: '.red-ui-tray' });
+    await shot('connector-dialog', { selector: '.red-ui-tray' });
 
     const popupPromise = page.context().waitForEvent('page', { timeout: 15_000 });
     await page.locator('#node-config-ms365-signin').click();
@@ -165,7 +174,7 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
     const status = page.locator('#node-config-ms365-status');
     await until('the dialog to show signed in', async () => /signed in as/i.test(await status.innerText()), 15_000);
     assert.match(await status.innerText(), new RegExp(`signed in as ${sim().state.defaultUser.userPrincipalName}`, 'i'));
-    await screenshot(page, 'connector-signed-in', { selector: '.red-ui-tray' });
+    await shot('connector-signed-in', { selector: '.red-ui-tray' }, true);
     await popup.close().catch(() => undefined);
 
     await clickDone();
@@ -218,7 +227,7 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
       const rename = await importNodes(nodes);
       const id = rename(spec.node.id as string);
       await openNodeDialog(page, id);
-      await screenshot(page, `dialog-${spec.type}`, { selector: '.red-ui-tray' });
+      await shot(`dialog-${spec.type}`, { selector: '.red-ui-tray' }, true);
 
       const report = await page.evaluate(
         ({ type, invalid }) => {
@@ -278,6 +287,7 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
 
   it('deploys the dialogs saved above without a "not properly configured" prompt', async () => {
     await deploy();
+    await shot('editor-flow', undefined, true);
   });
 
   /** `examples/` of the project (`MS365_EXAMPLES_DIR` points elsewhere, to try the test on other flows). */
@@ -300,7 +310,7 @@ describe('editor in headless chromium (Node-RED 4.1, packed package, simulated t
       assert.equal(unknown, 0, `${file} has nodes of unknown type`);
       await deploy();
       assert.deepEqual(browser().pageErrors.slice(errorsBefore), [], 'the editor raised errors');
-      await screenshot(page, `example-${path.basename(file, '.json')}`);
+      await shot(`example-${path.basename(file, '.json')}`);
     });
   }
 });

@@ -162,13 +162,16 @@ export async function invalidFields(page: Page): Promise<string[]> {
   );
 }
 
-/** Screenshot into `.artifacts/screenshots/<name>.png` (and `docs/screenshots/` with `UPDATE_SCREENSHOTS=1`). */
-export async function screenshot(page: Page, name: string, clip?: { selector: string }): Promise<string> {
+/**
+ * Screenshot into `.artifacts/screenshots/<name>.png`; with `docs: true` and `UPDATE_SCREENSHOTS=1` also into
+ * `docs/screenshots/` (the README's pictures).
+ */
+export async function screenshot(page: Page, name: string, clip?: { selector: string }, options: { docs?: boolean } = {}): Promise<string> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   if (clip) await page.locator(clip.selector).first().screenshot({ path: file });
   else await page.screenshot({ path: file });
-  if (process.env.UPDATE_SCREENSHOTS === '1') {
+  if (options.docs && process.env.UPDATE_SCREENSHOTS === '1') {
     fs.mkdirSync(DOCS_SCREENSHOT_DIR, { recursive: true });
     fs.copyFileSync(file, path.join(DOCS_SCREENSHOT_DIR, `${name}.png`));
   }
