@@ -13,6 +13,7 @@ import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 import {
   ROOT,
+  clearNotifications,
   closeTrays,
   importFlow,
   invalidFields,
@@ -102,10 +103,9 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
     const renamed = nodes.map((n) => {
       const copy: Record<string, unknown> = { ...n, id: rename(n.id as string) };
       if (typeof copy.connector === 'string') copy.connector = rename(copy.connector);
-      if (copy.type !== 'ms365-connector' && copy.x === undefined) Object.assign(copy, { x: 200, y: 80 * flowCount });
       return copy;
     });
-    await importFlow(page, renamed);
+    await importFlow(page, renamed, { x: 150, y: 40 + 60 * flowCount });
     await page.waitForFunction((ids) => ids.every((i) => (window as unknown as RedWindow).RED.nodes.node(i)), renamed.map((n) => n.id as string));
     return rename;
   }
@@ -127,6 +127,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
       return res ? `HTTP ${res.status()}` : false;
     }, 20_000);
     assert.equal(result, 'HTTP 200', `deploy did not succeed cleanly: ${result}`);
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden', timeout: 10_000 });
   }
 
   it('palette shows ms365 poll, webhook-in and callback-out under "Microsoft 365"', async () => {
@@ -287,6 +288,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
 
   it('deploys the dialogs saved above without a "not properly configured" prompt', async () => {
     await deploy();
+    await clearNotifications(page);
     await shot('editor-flow', undefined, true);
   });
 
@@ -305,7 +307,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
       assert.ok(Array.isArray(flow) && flow.length > 0, `${file} is not a flow array`);
       assert.equal(flow[0].type, 'comment', `${file}: the first node should be a comment node`);
       const errorsBefore = browser().pageErrors.length;
-      await importFlow(page, flow);
+      await importFlow(page, flow, { x: 450, y: 40 + 120 * exampleFiles.indexOf(file) });
       const unknown = await page.evaluate(() => document.querySelectorAll('.red-ui-flow-node-unknown').length);
       assert.equal(unknown, 0, `${file} has nodes of unknown type`);
       await deploy();

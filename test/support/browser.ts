@@ -117,8 +117,11 @@ export async function openEditor(page: Page, url: string): Promise<void> {
   }, undefined, { timeout: 30_000 });
 }
 
-/** Imports a flow through the Import dialog (clipboard text), places it, and returns once its nodes exist. */
-export async function importFlow(page: Page, flow: unknown[]): Promise<void> {
+/**
+ * Imports a flow through the Import dialog (clipboard text) and drops it on the workspace at `at` (pixels from the
+ * workspace's top left corner).
+ */
+export async function importFlow(page: Page, flow: unknown[], at: { x: number; y: number } = { x: 150, y: 100 }): Promise<void> {
   await page.evaluate(() => (window as unknown as { RED: { actions: { invoke(a: string): void } } }).RED.actions.invoke('core:show-import-dialog'));
   const text = page.locator('#red-ui-clipboard-dialog-import-text');
   await text.waitFor({ state: 'visible' });
@@ -133,8 +136,8 @@ export async function importFlow(page: Page, flow: unknown[]): Promise<void> {
   const ws = page.locator('#red-ui-workspace-chart');
   const box = await ws.boundingBox();
   if (box) {
-    await page.mouse.move(box.x + 150, box.y + 100);
-    await page.mouse.click(box.x + 150, box.y + 100);
+    await page.mouse.move(box.x + at.x, box.y + at.y);
+    await page.mouse.click(box.x + at.x, box.y + at.y);
   }
 }
 
@@ -153,6 +156,11 @@ export async function closeTrays(page: Page): Promise<void> {
     await page.locator('#node-dialog-cancel, #node-config-dialog-cancel').last().click({ timeout: 5000 }).catch(() => undefined);
     await until('a tray to close', async () => (await page.locator('.red-ui-tray').count()) < before, 5000).catch(() => undefined);
   }
+}
+
+/** Removes the editor's notifications (before a screenshot for the README). */
+export async function clearNotifications(page: Page): Promise<void> {
+  await page.evaluate(() => document.querySelectorAll('.red-ui-notification').forEach((n) => n.remove()));
 }
 
 /** Ids of the inputs the validators currently mark red in the open tray(s). */
