@@ -89,7 +89,7 @@ export function useChromium(): () => ChromiumSession {
   before(async function () {
     const executable = chromiumPath();
     if (!executable) {
-      const message = 'chromium not found at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM_PATH)';
+      const message = `chromium not found at ${process.env.CHROMIUM_PATH || '/usr/bin/chromium'} (apt-get install chromium, or set CHROMIUM_PATH)`;
       if (process.env.CI === 'true') throw new Error(`${message}: the browser tests cannot run in CI without it`);
       console.warn(`      skipped: ${message}`);
       this.skip();
