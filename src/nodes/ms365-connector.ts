@@ -15,6 +15,7 @@ import type { ConnectorNode } from './shared/connector-api';
 import { catalogText, renderStatus, statusOf, type ConnectorStatus } from './shared/connector-status';
 import { connectorTokenStore, removeTokenFile } from './shared/connector-token-store';
 import { registerConnectorRoutes, type LiveConnector } from './shared/connector-auth-routes';
+import { registerImportRoute } from './shared/import-route';
 
 type ConnectorDef = NodeDef & Omit<ConnectorProperties, 'name'>;
 
@@ -39,6 +40,7 @@ export = function register(RED: NodeAPI): void {
   /** Running connectors by node id (the admin routes find them here); deleted on close. */
   const live = new Map<string, LiveConnector>();
   registerConnectorRoutes(RED, live);
+  registerImportRoute(RED);
 
   function Ms365ConnectorNode(this: ConnectorNodeImpl, def: ConnectorDef) {
     RED.nodes.createNode(this, def);

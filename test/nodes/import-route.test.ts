@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'open-connectors');
+
+describe('POST ms365-events/import (editor action behind the connector dialog)', () => {
+  useNodeRed();
+  beforeEach(async () => {
+    await helper.load(allNodes, [{ id: 'c1', type: 'ms365-connector', name: 'c', elementKey: 'outlookemail' }]);
+  });
+
+  it('answers the flow for a valid instance body', async () => {
+    const json = fs.readFileSync(path.join(FIXTURES, 'outlookemail-polling.json'), 'utf8');
+    const res = await helper.request().post('/ms365-events/import').send({ json }).expect(200);
+    const types = (res.body.flow as Array<{ type: string }>).map((n) => n.type);
+    assert.deepEqual(types, ['tab', 'comment', 'ms365-connector', 'ms365-poller', 'debug', 'ms365-callback-out']);
+  });
+
+  it('answers 400 with line and column for the malformed fixture, and 400 for an empty body', async () => {
+    const json = fs.readFileSync(path.join(FIXTURES, 'microsoftgraph-webhooks-malformed.json'), 'utf8');
+    const res = await helper.request().post('/ms365-events/import').send({ json }).expect(400);
+    assert.match(res.body.error, /line 12, column 5/);
+    await helper.request().post('/ms365-events/import').send({}).expect(400);
+  });
+});
