@@ -1,0 +1,6 @@
+/** Callback delivery of `ms365-callback-out`: envelope, signature, outbox journal, sender with retries. */
+export * from './signature';
+export * from './envelope';
+export * from './backoff';
+export * from './outbox';
+export * from './sender';

@@ -1,0 +1,239 @@
+/**
+ * Delivers the outbox to one callback URL, in order (a failing head blocks the queue until it is given up), with
+ * the retry schedule of `backoff.ts` (reference/open-connectors.md §4). A notification leaves the outbox only on
+ * a 2xx. Network errors, 408, 429 and 5xx are retried; other answers (4xx, 3xx) give the notification up at once.
+ * Given-up notifications stay in the outbox, listable and re-sendable (`redeliver`). The body is sent as the
+ * exact bytes stored and signed (reference/open-connectors.md §2); requests share a keep-alive agent.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance } from 'axios';
+import type { Logger } from '../logger';
+import { silentLogger } from '../logger';
+import { DEFAULT_RETRIES, isRetryableStatus, retryAfterMs, retryDelayMs } from './backoff';
+import type { CallbackEnvelope, Notification } from './envelope';
+import type { Outbox, OutboxEntry } from './outbox';
+import { signElementsBody, SIGNATURE_HEADER, WEBHOOK_ID_HEADER } from './signature';
+
+/** What one POST answered (status 0 = no HTTP answer: network error or timeout). */
+export interface PostResult {
+  status: number;
+  retryAfter?: string;
+  error?: string;
+}
+
+export type PostFunction = (url: string, body: Buffer, headers: Record<string, string>, signal: AbortSignal) => Promise<PostResult>;
+
+export interface DeliveredEvent {
+  notification: Notification;
+  statusCode: number;
+  attempts: number;
+}
+
+export interface GivenUpEvent {
+  notification: Notification;
+  statusCode: number;
+  attempts: number;
+  error: string;
+}
+
+export interface SenderState {
+  queued: number;
+  givenUp: number;
+  lastDeliveryAt?: number;
+  failingSince?: number;
+  lastError?: string;
+}
+
+export interface SenderOptions {
+  url: string;
+  outbox: Outbox;
+  signatureKey?: string;
+  retries?: number;
+  /** ms per schedule "second" (1000; tests shrink it). */
+  unitMs?: number;
+  random?: () => number;
+  /** Waits `ms` or until `signal` aborts (then resolves early). Injectable for tests. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  now?: () => number;
+  post?: PostFunction;
+  /** Per-request timeout, ms (default 30 s). */
+  timeoutMs?: number;
+  logger?: Logger;
+  onDelivered?: (event: DeliveredEvent) => void;
+  onGivenUp?: (event: GivenUpEvent) => void;
+  onState?: (state: SenderState) => void;
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+/** A POST through axios with keep-alive agents; never throws (a network error is status 0). */
+export function axiosPost(timeoutMs = 30_000): { post: PostFunction; destroy(): void } {
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 4 });
+  const client: AxiosInstance = axios.create({
+    httpAgent,
+    httpsAgent,
+    timeout: timeoutMs,
+    maxRedirects: 0,
+    proxy: false,
+    validateStatus: () => true,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+  });
+  return {
+    post: async (url, body, headers, signal) => {
+      try {
+        const res = await client.post(url, body, { headers, signal });
+        const retryAfter = res.headers['retry-after'];
+        return { status: res.status, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
+      } catch (err) {
+        const e = err as { code?: string; message?: string };
+        return { status: 0, error: e.code ?? e.message ?? 'network error' };
+      }
+    },
+    destroy() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
+
+/** The envelope of a stored notification (for output messages and listings). */
+export function envelopeOf(notification: Notification): CallbackEnvelope {
+  return JSON.parse(notification.body) as CallbackEnvelope;
+}
+
+export class CallbackSender {
+  private readonly retries: number;
+  private readonly unitMs: number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly now: () => number;
+  private readonly post: PostFunction;
+  private readonly ownPost: { destroy(): void } | undefined;
+  private readonly logger: Logger;
+  private readonly abort = new AbortController();
+  /** Aborted to cut a backoff wait short (redeliver, or close). */
+  private wake = new AbortController();
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly state: SenderState = { queued: 0, givenUp: 0 };
+
+  constructor(private readonly options: SenderOptions) {
+    this.retries = options.retries ?? DEFAULT_RETRIES;
+    this.unitMs = options.unitMs ?? 1000;
+    this.sleep = options.sleep ?? abortableSleep;
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    if (options.post) this.post = options.post;
+    else {
+      const own = axiosPost(options.timeoutMs);
+      this.post = own.post;
+      this.ownPost = own;
+    }
+  }
+
+  /** Starts (or nudges) the delivery loop; call after adding to the outbox. */
+  kick(): void {
+    if (this.stopped) return;
+    this.publish();
+    if (!this.running) {
+      this.running = this.loop().finally(() => {
+        this.running = undefined;
+        if (!this.stopped && this.options.outbox.head()) this.kick();
+      });
+    }
+  }
+
+  /** Re-queues every given-up notification (after what is queued) and starts sending; returns how many. */
+  async redeliver(): Promise<number> {
+    const moved = await this.options.outbox.requeueGivenUp();
+    this.kick();
+    return moved.length;
+  }
+
+  /** Given-up notifications, oldest first. */
+  givenUp(): OutboxEntry[] {
+    return this.options.outbox.givenUp();
+  }
+
+  current(): SenderState {
+    return { ...this.state };
+  }
+
+  /** Stops: aborts the request in flight and any wait, then waits for the loop to end. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.wake.abort();
+    await this.running?.catch(() => undefined);
+    this.ownPost?.destroy();
+  }
+
+  private publish(): void {
+    this.state.queued = this.options.outbox.queuedCount();
+    this.state.givenUp = this.options.outbox.size - this.state.queued;
+    this.options.onState?.({ ...this.state });
+  }
+
+  private headers(notification: Notification, body: Buffer): Record<string, string> {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      // The notification id (= message.eventId): non-empty, stable across retries and redeliveries.
+      [WEBHOOK_ID_HEADER]: notification.id,
+    };
+    if (this.options.signatureKey) headers[SIGNATURE_HEADER] = signElementsBody(this.options.signatureKey, body);
+    return headers;
+  }
+
+  private async loop(): Promise<void> {
+    const { outbox } = this.options;
+    for (let entry = outbox.head(); entry && !this.stopped; entry = outbox.head()) {
+      const body = Buffer.from(entry.notification.body, 'utf8');
+      const headers = this.headers(entry.notification, body);
+      let attempts = 0;
+      for (;;) {
+        attempts++;
+        const result = await this.post(this.options.url, body, headers, this.abort.signal);
+        if (this.stopped) return;
+        if (result.status >= 200 && result.status < 300) {
+          await outbox.delivered(entry.seq);
+          this.state.lastDeliveryAt = this.now();
+          delete this.state.failingSince;
+          delete this.state.lastError;
+          this.publish();
+          this.options.onDelivered?.({ notification: entry.notification, statusCode: result.status, attempts });
+          break;
+        }
+        const error = result.status === 0 ? `network error: ${result.error ?? 'no answer'}` : `HTTP ${result.status}`;
+        this.state.failingSince ??= this.now();
+        this.state.lastError = error;
+        const retryable = result.status === 0 || isRetryableStatus(result.status);
+        if (!retryable || attempts > this.retries) {
+          await outbox.gaveUp(entry.seq, attempts, error, this.now());
+          this.logger.warn(`callback notification ${entry.notification.id} given up after ${attempts} attempt(s): ${error}`);
+          this.publish();
+          this.options.onGivenUp?.({ notification: entry.notification, statusCode: result.status, attempts, error });
+          break;
+        }
+        const fromHeader = result.status === 429 || result.status === 503 ? retryAfterMs(result.retryAfter, this.now(), this.unitMs) : undefined;
+        const delay = fromHeader ?? retryDelayMs(attempts, { unitMs: this.unitMs, ...(this.options.random ? { random: this.options.random } : {}) });
+        this.publish();
+        await this.sleep(delay, this.wake.signal);
+        if (this.stopped) return;
+        if (this.wake.signal.aborted) this.wake = new AbortController();
+      }
+    }
+  }
+}
