@@ -7,3 +7,4 @@ export * from './elements';
 export * from './errors';
 export * from './graph/client';
 export * from './auth';
+export { verifyElementsSignature, signElementsBody } from './delivery/signature';
