@@ -8,7 +8,8 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures', 'open-connectors');
 describe('POST ms365-events/import (editor action behind the connector dialog)', () => {
   useNodeRed();
   beforeEach(async () => {
-    await helper.load(allNodes, [{ id: 'c1', type: 'ms365-connector', name: 'c', elementKey: 'outlookemail' }]);
+    const flow = [{ id: 'c1', type: 'ms365-connector', name: 'c', elementKey: 'outlookemail' }];
+    await helper.load(allNodes, flow);
   });
 
   it('answers the flow for a valid instance body', async () => {
