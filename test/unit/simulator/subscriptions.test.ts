@@ -85,7 +85,7 @@ describe('simulator: subscriptions and notification delivery (graph.md §1–§3
     const created = await graph().post('/subscriptions', { changeType: 'created,updated,deleted', notificationUrl: rx.url(), resource: 'me/messages', expirationDateTime: inMinutes(60), clientState: 'cs' });
     rx.received.length = 0;
     const message = sim().state.graph.store.createMessage(sim().state.defaultUser.id, { subject: 'hello' });
-    const got = await waitFor('notification', () => rx.received.find((r) => r.body.includes(message.id)));
+    const got = await waitFor('notification', () => rx.received.find((r) => r.body.includes(String(message.id))));
     const item = JSON.parse(got.body).value.find((v: { subscriptionId: string }) => v.subscriptionId === created.data.id);
     assert.equal(item.changeType, 'created');
     assert.equal(item.clientState, 'cs');
