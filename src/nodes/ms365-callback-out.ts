@@ -1,13 +1,193 @@
 /**
- * Node-RED adapter for `ms365-callback-out` (placeholder until its issue is done): it loads, shows in the palette and
- * says in its status that it does nothing yet.
+ * Node-RED adapter for `ms365-callback-out` (CONTRACT.md "ms365-callback-out"): events in, Open Connectors
+ * notifications out to a callback URL, signed (reference/open-connectors.md §2), through a persistent outbox
+ * (src/core/delivery/outbox.ts) so that neither a receiver outage nor a restart loses one, retried on the
+ * 2^(3x) s schedule (§4). The node only wires: the core does envelope, signature, journal and retries.
+ *
+ * Inputs: `msg.payload` an event or array of events; `msg.redeliver = true` re-sends every given-up
+ * notification; `msg.list = true` puts the given-up notifications on output 2 (one message, `msg.topic` "list").
+ * Output 1: one message per delivered notification; output 2: one per notification given up.
  */
-import type { NodeAPI, Node, NodeDef } from 'node-red';
+import os from 'node:os';
+import path from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
+import { DEFAULT_RETRIES } from '../core/delivery/backoff';
+import { buildNotifications, parseEvents, type Notification } from '../core/delivery/envelope';
+import { Outbox, type OutboxEntry } from '../core/delivery/outbox';
+import { CallbackSender, envelopeOf, validCallbackUrl, type SenderState } from '../core/delivery/sender';
+
+interface CallbackOutDef extends NodeDef {
+  url?: string;
+  batchSize?: string | number;
+  retries?: string | number;
+}
+
+interface CallbackOutCredentials {
+  signatureKey?: string;
+}
+
+type CallbackOutMsg = NodeMessageInFlow & { redeliver?: unknown; list?: unknown };
+
+/**
+ * Test-only: how many ms one second of the retry schedule lasts (default 1000). Lets tests run the real
+ * schedule (8, 64, 512 "seconds") in ms; Retry-After seconds are scaled the same way.
+ */
+const RETRY_UNIT_ENV = 'MS365_CALLBACK_RETRY_UNIT_MS';
+
+const ENGLISH: Record<string, string> = {
+  invalidUrl: 'invalid URL',
+  starting: 'starting',
+  idle: 'idle',
+  queued: '__count__ queued',
+  delivered: 'delivered __time__',
+  failing: 'failing since __time__ (__count__ queued)',
+  givenUp: '__count__ given up',
+  outboxError: 'outbox error',
+};
+
+/** Where the outbox journal of node `id` lives: `<userDir>/.ms365-events/outbox-<id>.jsonl`. */
+function outboxFile(RED: NodeAPI, id: string): string {
+  const dir = (RED.settings as unknown as { userDir?: unknown }).userDir;
+  const userDir = typeof dir === 'string' && dir ? dir : path.join(os.homedir(), '.node-red');
+  return path.join(userDir, '.ms365-events', `outbox-${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`);
+}
+
+function intSetting(value: unknown, fallback: number | undefined, min: number): number | undefined {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= min ? n : fallback;
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
+/** What output messages say about a notification. */
+function describe(notification: Notification) {
+  return { eventId: notification.id, payload: envelopeOf(notification) };
+}
+
+function listing(entry: OutboxEntry) {
+  return {
+    eventId: entry.notification.id,
+    attempts: entry.attempts,
+    queuedAt: new Date(entry.queuedAt).toISOString(),
+    ...(entry.givenUpAt !== undefined ? { givenUpAt: new Date(entry.givenUpAt).toISOString() } : {}),
+    ...(entry.lastError !== undefined ? { error: entry.lastError } : {}),
+    envelope: envelopeOf(entry.notification),
+  };
+}
 
 export = function register(RED: NodeAPI): void {
-  function Ms365Node(this: Node, config: NodeDef) {
-    RED.nodes.createNode(this, config);
-    this.status({ fill: 'grey', shape: 'ring', text: 'not implemented yet' });
+  const text = (key: string, params: Record<string, string | number> = {}): string => {
+    const catalogKey = `ms365-callback-out.status.${key}`;
+    let t = '';
+    try {
+      t = RED._(catalogKey, params);
+    } catch {
+      t = '';
+    }
+    if (!t || t === catalogKey) t = (ENGLISH[key] ?? key).replace(/__(\w+)__/g, (_m, name: string) => String(params[name] ?? ''));
+    return t;
+  };
+
+  function Ms365CallbackOutNode(this: Node<CallbackOutCredentials>, def: CallbackOutDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const url = validCallbackUrl(def.url);
+    const batchSize = intSetting(def.batchSize, undefined, 1);
+    const retries = intSetting(def.retries, DEFAULT_RETRIES, 0) ?? DEFAULT_RETRIES;
+    const unitEnv = Number(process.env[RETRY_UNIT_ENV]);
+    const unitMs = Number.isFinite(unitEnv) && unitEnv > 0 ? unitEnv : 1000;
+    const file = outboxFile(RED, node.id);
+    let sender: CallbackSender | undefined;
+    let closing = false;
+
+    const show = (status: NodeStatus) => {
+      if (!closing) node.status(status);
+    };
+    const showState = (s: SenderState) => {
+      if (!url) return;
+      const suffix = s.givenUp ? `, ${text('givenUp', { count: s.givenUp })}` : '';
+      if (s.failingSince !== undefined && s.queued > 0) {
+        show({ fill: 'red', shape: 'ring', text: text('failing', { time: clock(s.failingSince), count: s.queued }) + suffix });
+      } else if (s.queued > 0) {
+        show({ fill: 'blue', shape: 'dot', text: text('queued', { count: s.queued }) + suffix });
+      } else if (s.lastDeliveryAt !== undefined) {
+        show({ fill: s.givenUp ? 'yellow' : 'green', shape: 'dot', text: text('delivered', { time: clock(s.lastDeliveryAt) }) + suffix });
+      } else {
+        show({ fill: s.givenUp ? 'yellow' : 'grey', shape: 'ring', text: s.givenUp ? text('givenUp', { count: s.givenUp }) : text('idle') });
+      }
+    };
+
+    if (!url) {
+      node.error(`ms365-callback-out: invalid callback URL ${JSON.stringify(def.url ?? '')}: expected an absolute http:// or https:// URL; events are kept in the outbox until it is fixed`);
+      show({ fill: 'red', shape: 'ring', text: text('invalidUrl') });
+    } else {
+      show({ fill: 'grey', shape: 'ring', text: text('starting') });
+    }
+
+    const ready: Promise<Outbox> = Outbox.open(file).then(({ outbox, report }) => {
+      if (report.skippedLines) node.warn(`ms365-callback-out: outbox ${file}: ${report.skippedLines} unreadable line(s) skipped (torn write after a crash)`);
+      if (closing) return outbox;
+      if (url) {
+        sender = new CallbackSender({
+          url,
+          outbox,
+          retries,
+          unitMs,
+          ...(node.credentials?.signatureKey ? { signatureKey: node.credentials.signatureKey } : {}),
+          logger: node,
+          onDelivered: (d) => node.send([{ ...describe(d.notification), topic: 'delivered', statusCode: d.statusCode, attempts: d.attempts }, null]),
+          onGivenUp: (g) =>
+            node.send([null, { ...describe(g.notification), topic: 'given-up', statusCode: g.statusCode, attempts: g.attempts, error: g.error }]),
+          onState: showState,
+        });
+        sender.kick();
+      }
+      return outbox;
+    });
+    ready.catch((err: unknown) => {
+      node.error(`ms365-callback-out: cannot open the outbox ${file}: ${(err as Error).message}`);
+      show({ fill: 'red', shape: 'dot', text: text('outboxError') });
+    });
+
+    node.on('input', (msg: CallbackOutMsg, send, done) => {
+      void (async () => {
+        const outbox = await ready;
+        if (msg.redeliver === true) {
+          if (sender) await sender.redeliver();
+          else await outbox.requeueGivenUp();
+          return done();
+        }
+        if (msg.list === true) {
+          send([null, { topic: 'list', payload: outbox.givenUp().map(listing) }]);
+          return done();
+        }
+        const events = parseEvents(msg.payload);
+        await outbox.add(buildNotifications(events, batchSize));
+        sender?.kick();
+        done();
+      })().catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      closing = true;
+      void (async () => {
+        try {
+          await sender?.close();
+          const outbox = await ready.catch(() => undefined);
+          await outbox?.close();
+          if (removed) await Outbox.remove(file);
+        } catch (err) {
+          node.warn(`ms365-callback-out: closing the outbox: ${(err as Error).message}`);
+        }
+        done();
+      })();
+    });
   }
-  RED.nodes.registerType('ms365-callback-out', Ms365Node);
+
+  RED.nodes.registerType('ms365-callback-out', Ms365CallbackOutNode as unknown as (this: Node, def: NodeDef) => void, {
+    credentials: { signatureKey: { type: 'password' } },
+  });
 };

@@ -110,6 +110,17 @@ export function axiosPost(timeoutMs = 30_000): { post: PostFunction; destroy(): 
   };
 }
 
+/** The callback URL if it is an absolute http(s) URL (normalized), else undefined. */
+export function validCallbackUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !value.trim()) return undefined;
+  try {
+    const url = new URL(value.trim());
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The envelope of a stored notification (for output messages and listings). */
 export function envelopeOf(notification: Notification): CallbackEnvelope {
   return JSON.parse(notification.body) as CallbackEnvelope;
