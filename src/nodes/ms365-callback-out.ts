@@ -45,10 +45,13 @@ const ENGLISH: Record<string, string> = {
   outboxError: 'outbox error',
 };
 
-/** Where the outbox journal of node `id` lives: `<userDir>/.ms365-events/outbox-<id>.jsonl`. */
+/**
+ * Where the outbox journal of node `id` lives: `<userDir>/.ms365-events/outbox-<id>.jsonl`. Node-RED's file storage
+ * always sets `userDir`; a runtime without one (the test helper) gets a folder under the OS temp directory.
+ */
 function outboxFile(RED: NodeAPI, id: string): string {
   const dir = (RED.settings as unknown as { userDir?: unknown }).userDir;
-  const userDir = typeof dir === 'string' && dir ? dir : path.join(os.homedir(), '.node-red');
+  const userDir = typeof dir === 'string' && dir ? dir : path.join(os.tmpdir(), 'node-red-ms365-events');
   return path.join(userDir, '.ms365-events', `outbox-${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`);
 }
 
