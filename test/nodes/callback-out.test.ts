@@ -215,7 +215,7 @@ describe('ms365-callback-out node', function () {
   it('an invalid payload gives done(err) naming the field and queues nothing', async () => {
     const { cb } = await load(receiver.url);
     const errors: unknown[] = [];
-    cb.on('call:error', (call: { args: unknown[] }) => errors.push(call.args[0]));
+    (cb as unknown as NodeJS.EventEmitter).on('call:error', (call: { args: unknown[] }) => errors.push(call.args[0]));
     cb.receive({ payload: [events(0, 1)[0], { eventId: 'x', eventType: 'CREATED', objectType: 'messages' }] });
     cb.receive({ payload: 'hello' });
     await until(() => errors.length === 2, 'two errors');
