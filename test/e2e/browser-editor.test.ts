@@ -28,6 +28,18 @@ import {
 const FLOW_NODE_TYPES = ['ms365-poller', 'ms365-webhook-in', 'ms365-callback-out'];
 const CATEGORY = 'Microsoft 365';
 
+/** The bits of jQuery the validator check uses in the page. */
+interface JQueryLike {
+  length: number;
+  val(v?: unknown): unknown;
+  trigger(e: string): void;
+  data(k: string): unknown;
+  typedInput(m: string, v?: unknown): unknown;
+  hasClass(c: string): boolean;
+  is(selector: string): boolean;
+  next(s: string): { hasClass(c: string): boolean };
+}
+
 interface RedWindow {
   RED: {
     nodes: {
@@ -112,8 +124,63 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
 
   async function clickDone(): Promise<void> {
     const trays = await page.locator('.red-ui-tray').count();
-    await page.locator('#node-dialog-ok, #node-config-dialog-ok').last().click();
+    await clearNotifications(page); // a notification over the tray's buttons would take the click
+    await page.locator('.red-ui-tray').last().locator('#node-dialog-ok, #node-config-dialog-ok').click();
     await until('the edit tray to close', async () => (await page.locator('.red-ui-tray').count()) < trays);
+  }
+
+  /**
+   * In the open dialog, sets each checked field to an invalid value and back: reports fields the validators did not
+   * mark red, and valid values still marked red. Checked: the fields of `invalid` and every `required` property that
+   * have an input (`#<prefix>-<field>`) and a validator (`required` or `validate` in the type's defaults).
+   */
+  async function checkValidators(type: string, prefix: string, invalid: Record<string, string>) {
+    return page.evaluate(
+      ({ type, prefix, invalid }) => {
+        const w = window as unknown as RedWindow & { $: (sel: string) => JQueryLike };
+        const $ = w.$;
+        const defaults = w.RED.nodes.getType(type)?.defaults ?? {};
+        const setValue = (field: string, v: unknown) => {
+          const el = $(`#${prefix}-${field}`);
+          if (el.data('noderedTypedInput')) el.typedInput('value', v);
+          else el.val(v);
+          el.trigger('change');
+        };
+        const isRed = (field: string) => {
+          const el = $(`#${prefix}-${field}`);
+          return el.hasClass('input-error') || el.next('.red-ui-typedInput-container').hasClass('input-error');
+        };
+        const checked: string[] = [];
+        const notRed: string[] = [];
+        const stillRed: string[] = [];
+        const noValidator: string[] = [];
+        const noInput: string[] = [];
+        const fields = new Set([...Object.keys(invalid), ...Object.keys(defaults).filter((k) => defaults[k].required)]);
+        for (const field of fields) {
+          if (!$(`#${prefix}-${field}`).length) {
+            noInput.push(field);
+            continue;
+          }
+          const def = defaults[field];
+          if (!def || !(def.required || def.validate)) {
+            noValidator.push(field);
+            continue;
+          }
+          const el = $(`#${prefix}-${field}`);
+          // A user cannot empty a plain <select>: required selects are checked only when `invalid` names them.
+          if (!(field in invalid) && el.is('select')) continue;
+          const bad = field in invalid ? invalid[field] : '';
+          const good = el.data('noderedTypedInput') ? el.typedInput('value') : el.val();
+          setValue(field, bad);
+          checked.push(field);
+          if (!isRed(field)) notRed.push(`${field}=${JSON.stringify(bad)}`);
+          setValue(field, good);
+          if (isRed(field)) stillRed.push(`${field}=${JSON.stringify(good)}`);
+        }
+        return { checked, notRed, stillRed, noValidator, noInput };
+      },
+      { type, prefix, invalid },
+    );
   }
 
   /** Deploys with the Deploy button: the admin API must accept the flows (200), with no "not properly configured" prompt. */
@@ -157,6 +224,12 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
     await page.locator('#node-config-input-userId').dispatchEvent('change');
     assert.ok(!(await invalidFields(page)).includes('node-config-input-userId'), 'a user id is still marked red');
     await page.selectOption('#node-config-input-grantType', 'authorization_code');
+    // Every required setting of the connector, emptied, is marked red; back to its value, it is not.
+    const report = await checkValidators('ms365-connector', 'node-config-input', {});
+    console.log(`      ms365-connector: validators checked [${report.checked.join(', ')}]`);
+    assert.deepEqual(report.notRed, [], 'invalid values not marked red in the connector dialog');
+    assert.deepEqual(report.stillRed, [], 'valid values still marked red in the connector dialog');
+    assert.ok(report.checked.length >= 3, `too few connector fields checked: ${report.checked.join(', ')}`);
 
     // The redirect URI to register is shown.
     const redirect = await page.locator('#node-config-ms365-redirect').innerText();
@@ -198,6 +271,33 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
     assert.ok(!exported.includes(SIM_CLIENT_SECRET), 'the client secret appears in the exported flow or GET /flows');
     assert.ok(!/refresh_?token|access_?token/i.test(exported), 'a token appears in the exported flow or GET /flows');
   });
+  it('connector dialog: a sign-in Microsoft refuses (access_denied) shows "Sign-in failed" in the dialog', async () => {
+    const rename = await importNodes([connectorNode('denied')]);
+    const id = rename('denied');
+    await page.evaluate((cid) => (window as unknown as RedWindow).RED.editor.editConfig('', 'ms365-connector', cid, 'node-input'), id);
+    await page.locator('#node-config-input-clientId').waitFor({ state: 'visible' });
+    await page.fill('#node-config-input-clientId', SIM_CLIENT_ID);
+    await page.fill('#node-config-input-clientSecret', SIM_CLIENT_SECRET);
+    const fault = await fetch(`${sim().controlUrl}/identity/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'authorizeError', error: 'access_denied' }),
+    });
+    assert.ok(fault.ok, `simulator fault: HTTP ${fault.status}`);
+    const popupPromise = page.context().waitForEvent('page', { timeout: 15_000 });
+    await page.locator('#node-config-ms365-signin').click();
+    const popup = await popupPromise;
+    await popup.waitForURL(/ms365-connector\/auth\/callback/, { timeout: 15_000 });
+    await popup.locator('h1').waitFor();
+    assert.equal(await popup.locator('h1').innerText(), 'Microsoft sign-in failed');
+    await popup.close().catch(() => undefined);
+    const status = page.locator('#node-config-ms365-status');
+    await until('the dialog to show the failure', async () => /sign-in failed/i.test(await status.innerText()), 15_000);
+    assert.match(await status.innerText(), /access_denied/);
+    await shot('connector-sign-in-failed', { selector: '.red-ui-tray' });
+    await closeTrays(page);
+  });
+
   /**
    * The flow nodes: valid settings from CONTRACT.md, and values their validators must reject. A field is checked
    * when the dialog has an input for it and the type declares a validator (`required` or `validate`) for it; fields
@@ -217,7 +317,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
     {
       type: 'ms365-callback-out',
       node: { id: 'cb', type: 'ms365-callback-out', name: 'Callback', url: 'http://127.0.0.1:9/callback', batchSize: 10, retries: 5, wires: [[], []] },
-      invalid: { url: 'not a url', batchSize: '0', retries: '-1' },
+      invalid: { url: 'not a url', batchSize: '0', retries: 'five' },
     },
   ];
 
@@ -230,50 +330,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
       await openNodeDialog(page, id);
       await shot(`dialog-${spec.type}`, { selector: '.red-ui-tray' }, true);
 
-      const report = await page.evaluate(
-        ({ type, invalid }) => {
-          const w = window as unknown as RedWindow & { $: (sel: string) => { length: number; val(v?: unknown): unknown; trigger(e: string): void; data(k: string): unknown; typedInput(m: string, v?: unknown): unknown; hasClass(c: string): boolean; next(s: string): { hasClass(c: string): boolean } } };
-          const $ = w.$;
-          const defaults = w.RED.nodes.getType(type)?.defaults ?? {};
-          const setValue = (field: string, v: unknown) => {
-            const el = $(`#node-input-${field}`);
-            if (el.data('noderedTypedInput')) el.typedInput('value', v);
-            else el.val(v);
-            el.trigger('change');
-          };
-          const isRed = (field: string) => {
-            const el = $(`#node-input-${field}`);
-            return el.hasClass('input-error') || el.next('.red-ui-typedInput-container').hasClass('input-error');
-          };
-          const checked: string[] = [];
-          const notRed: string[] = [];
-          const stillRed: string[] = [];
-          const noValidator: string[] = [];
-          const noInput: string[] = [];
-          const fields = new Set([...Object.keys(invalid), ...Object.keys(defaults).filter((k) => defaults[k].required)]);
-          for (const field of fields) {
-            if (!$(`#node-input-${field}`).length) {
-              noInput.push(field);
-              continue;
-            }
-            const def = defaults[field];
-            if (!def || !(def.required || def.validate)) {
-              noValidator.push(field);
-              continue;
-            }
-            const bad = field in invalid ? invalid[field] : '';
-            const el = $(`#node-input-${field}`);
-            const good = el.data('noderedTypedInput') ? el.typedInput('value') : el.val();
-            setValue(field, bad);
-            checked.push(field);
-            if (!isRed(field)) notRed.push(`${field}=${JSON.stringify(bad)}`);
-            setValue(field, good);
-            if (isRed(field)) stillRed.push(`${field}=${JSON.stringify(good)}`);
-          }
-          return { checked, notRed, stillRed, noValidator, noInput };
-        },
-        { type: spec.type, invalid: spec.invalid },
-      );
+      const report = await checkValidators(spec.type, 'node-input', spec.invalid);
       console.log(`      ${spec.type}: validators checked [${report.checked.join(', ')}]; no validator [${report.noValidator.join(', ')}]; no input [${report.noInput.join(', ')}]`);
       assert.deepEqual(report.notRed, [], `invalid values not marked red in the ${spec.type} dialog`);
       assert.deepEqual(report.stillRed, [], `valid values still marked red in the ${spec.type} dialog`);

@@ -152,8 +152,9 @@ export async function openNodeDialog(page: Page, nodeId: string): Promise<void> 
 /** Cancels every open edit tray (cleanup after a failed test, so the next one starts from the workspace). */
 export async function closeTrays(page: Page): Promise<void> {
   for (let i = 0; i < 5 && (await page.locator('.red-ui-tray').count()) > 0; i++) {
+    await clearNotifications(page); // a notification over the tray's buttons would take the click
     const before = await page.locator('.red-ui-tray').count();
-    await page.locator('#node-dialog-cancel, #node-config-dialog-cancel').last().click({ timeout: 5000 }).catch(() => undefined);
+    await page.locator('.red-ui-tray').last().locator('#node-dialog-cancel, #node-config-dialog-cancel').click({ timeout: 5000 }).catch(() => undefined);
     await until('a tray to close', async () => (await page.locator('.red-ui-tray').count()) < before, 5000).catch(() => undefined);
   }
 }
