@@ -1,13 +1,319 @@
 /**
- * Node-RED adapter for `ms365-webhook-in` (placeholder until its issue is done): it loads, shows in the palette and
- * says in its status that it does nothing yet.
+ * Node-RED adapter for `ms365-webhook-in` (CONTRACT "ms365-webhook-in", `reference/graph.md` §1–§3):
+ * a POST route on Node-RED's HTTP node root that answers Graph's validation handshake and change/lifecycle
+ * notifications (202 at once, work continues after), keeps the configured subscriptions alive through
+ * `core/webhooks/subscription-manager`, and sends one message per change on output 1 and lifecycle /
+ * subscription events on output 2. Logic lives in `core/webhooks`; this file wires it to Node-RED.
  */
-import type { NodeAPI, Node, NodeDef } from 'node-red';
+import { createHmac, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { Request, Response, NextFunction, RequestHandler } from 'express';
+import { eventTopic, type Ms365Event } from '../core/events';
+import { GraphError } from '../core/graph/client';
+import {
+  clientStateMatches,
+  normalizeNotification,
+  notificationKey,
+  objectTypeOf,
+  parseNotificationBody,
+  type NotificationItem,
+} from '../core/webhooks/notifications';
+import { BoundedSet } from '../core/webhooks/bounded-set';
+import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from '../core/webhooks/subscription-manager';
+import { driveChangesSince, latestDriveCursor, type DriveCursor } from '../core/webhooks/drive-changes';
+import { useConnector } from './shared/use-connector';
+import { installationSecret } from './shared/connector-token-store';
+import type { ConnectorNode } from './shared/connector-api';
+
+interface WebhookDef extends NodeDef {
+  connector: string;
+  path: string;
+  notificationUrl: string;
+  subscriptions: string | SubscriptionSpec[];
+  fetchResource: boolean | string;
+}
+
+interface WebhookCredentials {
+  clientState: unknown;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Routes taken, by normalized path → node id (two nodes on one path would remove each other's routes). */
+const routesInUse = new Map<string, string>();
+
+function parseSpecs(value: WebhookDef['subscriptions']): SubscriptionSpec[] {
+  if (value === undefined || value === null || value === '') return [];
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (!Array.isArray(parsed)) throw new Error('subscriptions must be a JSON array of {resource, changeType, expirationMinutes}');
+  return parsed.map((s, i) => {
+    if (typeof s !== 'object' || s === null || typeof (s as SubscriptionSpec).resource !== 'string' || !(s as SubscriptionSpec).resource) {
+      throw new Error(`subscriptions[${i}] needs a "resource" (e.g. "me/messages")`);
+    }
+    const spec = s as SubscriptionSpec;
+    return {
+      resource: spec.resource,
+      changeType: typeof spec.changeType === 'string' && spec.changeType ? spec.changeType : 'created,updated,deleted',
+      expirationMinutes: typeof spec.expirationMinutes === 'number' && spec.expirationMinutes > 0 ? spec.expirationMinutes : undefined,
+    };
+  });
+}
+
+/** `me/...` → `users/{userId}/...` for an app-only connector (CONTRACT). */
+function resourceFor(connector: ConnectorNode, resource: string): string {
+  const clean = resource.replace(/^\/+/, '');
+  return connector.mePath === '/me' ? clean : clean.replace(/^me\//i, `${connector.mePath.replace(/^\//, '')}/`);
+}
+
+function isDriveResource(resource: string): boolean {
+  return /(^|\/)drive\/root$|^drives\/[^/]+\/root$/i.test(resource.replace(/\/+$/, ''));
+}
+
+/** Read the body with a size limit; undefined when it is too large. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) over = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function removeRoute(RED: NodeAPI, path: string): void {
+  const app = RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } };
+  const stack = app._router?.stack;
+  if (!stack) return;
+  for (let i = stack.length - 1; i >= 0; i -= 1) {
+    const route = stack[i].route;
+    if (route && route.path === path && route.methods.post) stack.splice(i, 1);
+  }
+}
 
 export = function register(RED: NodeAPI): void {
-  function Ms365Node(this: Node, config: NodeDef) {
-    RED.nodes.createNode(this, config);
-    this.status({ fill: 'grey', shape: 'ring', text: 'not implemented yet' });
+  function Ms365WebhookInNode(this: Node<WebhookCredentials>, def: WebhookDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const path = `/${String(def.path ?? '').replace(/^\/+/, '')}`.replace(/\/+$/, '') || '/';
+
+    let specs: SubscriptionSpec[];
+    try {
+      specs = parseSpecs(def.subscriptions);
+      if (!def.path || !/^\/?[A-Za-z0-9._~\-/]+$/.test(def.path)) throw new Error(`path "${def.path ?? ''}" must be a URL path such as /ms365/notifications`);
+      if (specs.length && !/^https?:\/\//i.test(def.notificationUrl ?? '')) {
+        throw new Error('notificationUrl must be the public base URL (https://...) at which Microsoft reaches this Node-RED');
+      }
+    } catch (err) {
+      node.status({ fill: 'red', shape: 'ring', text: 'invalid configuration' });
+      node.error(`ms365-webhook-in: ${(err as Error).message}`);
+      return;
+    }
+    if ((RED.settings as unknown as { httpNodeRoot?: unknown }).httpNodeRoot === false) {
+      node.status({ fill: 'red', shape: 'ring', text: 'httpNodeRoot disabled' });
+      node.warn('ms365-webhook-in: not created, httpNodeRoot is false in settings.js');
+      return;
+    }
+    const owner = routesInUse.get(path);
+    if (owner && owner !== node.id) {
+      node.status({ fill: 'red', shape: 'ring', text: 'path in use' });
+      node.error(`ms365-webhook-in: the path ${path} is already used by node ${owner}`);
+      return;
+    }
+    const connector = useConnector(RED, node, def.connector);
+    if (!connector) return;
+
+    const clientState =
+      (typeof node.credentials?.clientState === 'string' && node.credentials.clientState) || createHmac('sha256', installationSecret(RED)).update(`ms365-webhook-in clientState ${node.id}`).digest('hex');
+    const fetchResource = def.fetchResource === undefined || def.fetchResource === true || def.fetchResource === 'true';
+    const notificationUrl = `${String(def.notificationUrl ?? '').replace(/\/+$/, '')}${path}`;
+    const context = node.context();
+    const ctxGet = <T>(key: string): Promise<T | undefined> =>
+      new Promise((resolve, reject) => context.get(key, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as T | undefined))));
+    const ctxSet = (key: string, value: unknown): Promise<void> =>
+      new Promise((resolve, reject) => context.set(key, value, (err?: Error) => (err ? reject(err) : resolve())));
+
+    const seen = new BoundedSet(10_000);
+    let mismatches = 0;
+    let closing = false;
+    let received = 0;
+    const abort = new AbortController();
+    const driveCursors = new Map<string, DriveCursor>();
+
+    const show = (fill: 'green' | 'yellow' | 'red' | 'grey', text: string) => node.status({ fill, shape: fill === 'green' ? 'dot' : 'ring', text });
+    const sendEvent = (event: Ms365Event) => node.send([{ topic: eventTopic(event), payload: event, _msgid: randomUUID() } as NodeMessage, null]);
+    const sendSide = (topic: string, payload: unknown) => node.send([null, { topic, payload, _msgid: randomUUID() } as NodeMessage]);
+
+    const manager = new SubscriptionManager({
+      graph: connector.graph,
+      notificationUrl,
+      clientState,
+      specs: specs.map((s) => ({ ...s, resource: resourceFor(connector, s.resource) })),
+      load: async () => (await ctxGet<SubscriptionRecord[]>('subscriptions')) ?? [],
+      save: (records) => ctxSet('subscriptions', records),
+      onEvent: (event) => {
+        sendSide(`subscription/${event.kind}`, event);
+        if (event.kind === 'failed') {
+          show('red', 'subscription failed');
+          node.error(`ms365-webhook-in: subscription for ${event.resource} failed: ${event.error ?? ''}`);
+        }
+      },
+      onRecreated: (record) => void catchUp(record.resource),
+    });
+
+    /** Drive resources: (re)start a delta cursor at "now" unless one is kept from before a restart. */
+    const ensureDriveCursor = async (resource: string): Promise<DriveCursor> => {
+      let cursor = driveCursors.get(resource) ?? (await ctxGet<Record<string, DriveCursor>>('driveCursors'))?.[resource];
+      if (!cursor) cursor = await latestDriveCursor(connector.graph, resource);
+      driveCursors.set(resource, cursor);
+      await ctxSet('driveCursors', Object.fromEntries(driveCursors));
+      return cursor;
+    };
+
+    /** Drive notification or catch-up: every change since the cursor, one event per item; cursor saved after sending. */
+    const resolveDrive = async (resource: string) => {
+      const cursor = await ensureDriveCursor(resource);
+      const changes = await driveChangesSince(connector.graph, resource, cursor, { elementKey: connector.elementKey, instanceName: connector.instanceName });
+      for (const event of changes.events) if (seen.add(event.eventId)) sendEvent(event);
+      if (changes.resynced) sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); restarted from now' });
+      driveCursors.set(resource, changes.cursor);
+      await ctxSet('driveCursors', Object.fromEntries(driveCursors));
+    };
+
+    /** After a recreate or `missed`: drive resources catch up through delta; Outlook ones are reported on output 2. */
+    const catchUp = async (resource: string) => {
+      try {
+        if (isDriveResource(resource)) await resolveDrive(resource);
+        else sendSide('lifecycle/catchup-needed', { resource, reason: 'notifications may have been missed; poll this resource (ms365-poller) to catch up' });
+      } catch (err) {
+        node.error(`ms365-webhook-in: catch-up of ${resource} failed: ${(err as Error).message}`);
+      }
+    };
+
+    const handleItem = async (item: NotificationItem, receivedAt: number) => {
+      if (!clientStateMatches(clientState, item.clientState)) {
+        mismatches += 1;
+        if (mismatches === 1) node.warn('ms365-webhook-in: dropped a notification whose clientState does not match (counted in the status)');
+        return;
+      }
+      if (item.lifecycleEvent) {
+        sendSide(`lifecycle/${item.lifecycleEvent}`, item);
+        const id = String(item.subscriptionId);
+        if (item.lifecycleEvent === 'reauthorizationRequired') await manager.reauthorize(id);
+        else if (item.lifecycleEvent === 'subscriptionRemoved') await manager.recreate(id);
+        else if (item.lifecycleEvent === 'missed') {
+          const record = manager.current.find((r) => r.id === id);
+          if (record) await catchUp(record.resource);
+        }
+        return;
+      }
+      const record = manager.current.find((r) => r.id === item.subscriptionId);
+      if (objectTypeOf(item) === 'driveItems' && !item.resourceData) {
+        await resolveDrive(record?.resource ?? String(item.resource).replace(/^\/+/, ''));
+        return;
+      }
+      if (!seen.add(notificationKey(item))) return;
+      let resource: Record<string, unknown> | undefined;
+      if (fetchResource && item.changeType !== 'deleted' && item.resource) {
+        try {
+          resource = await connector.graph.get<Record<string, unknown>>(`/${String(item.resource).replace(/^\/+/, '')}`, undefined, abort.signal);
+        } catch (err) {
+          if (!(err instanceof GraphError && err.status === 404)) throw err; // deleted meanwhile: not an error
+        }
+      }
+      sendEvent(normalizeNotification(item, { elementKey: connector.elementKey, instanceName: connector.instanceName, receivedAt }, resource));
+    };
+
+    const handler = async (req: Request, res: Response) => {
+      const token = req.query.validationToken;
+      if (typeof token === 'string') {
+        // §1.2: echo the decoded token (Express decodes `+` to a space), text/plain, 200.
+        res.status(200).type('text/plain').send(token);
+        return;
+      }
+      let body: Buffer | undefined;
+      try {
+        body = req.body !== undefined && Buffer.isBuffer(req.body) ? req.body : await readBody(req, MAX_BODY_BYTES);
+      } catch {
+        res.status(400).end();
+        return;
+      }
+      if (!body) {
+        res.status(413).type('text/plain').send('notification too large');
+        return;
+      }
+      let batch;
+      try {
+        batch = parseNotificationBody(body.toString('utf8'));
+      } catch (err) {
+        res.status(400).type('text/plain').send((err as Error).message);
+        return;
+      }
+      // §2.2: answer 202 within 3 s whatever happens next; the work continues after the answer.
+      res.status(202).end();
+      const receivedAt = Date.now();
+      for (const item of batch.items) {
+        if (closing) return;
+        try {
+          await handleItem(item, receivedAt);
+          received += 1;
+        } catch (err) {
+          node.error(`ms365-webhook-in: ${(err as Error).message}`, { payload: item } as NodeMessage);
+        }
+      }
+      show('green', `${received} received${mismatches ? `, ${mismatches} dropped` : ''}`);
+    };
+
+    const middleware = (RED.settings as unknown as { httpNodeMiddleware?: unknown }).httpNodeMiddleware;
+    const chain: RequestHandler[] = [];
+    if (typeof middleware === 'function') chain.push(middleware as RequestHandler);
+    else if (Array.isArray(middleware)) chain.push(...(middleware.filter((m) => typeof m === 'function') as RequestHandler[]));
+    RED.httpNode.post(path, ...chain, (req: Request, res: Response, next: NextFunction) => {
+      handler(req, res).catch(next);
+    });
+    routesInUse.set(path, node.id);
+
+    show('yellow', specs.length ? 'subscribing' : 'listening');
+    // The route exists first, so the validation handshake of each create succeeds.
+    void (async () => {
+      try {
+        await manager.start();
+        for (const record of manager.current) if (isDriveResource(record.resource)) await ensureDriveCursor(record.resource);
+        if (!closing) show(manager.current.length === specs.length ? 'green' : 'red', specs.length ? `${manager.current.length} subscription(s)` : 'listening');
+      } catch (err) {
+        show('red', 'subscribe failed');
+        node.error(`ms365-webhook-in: ${(err as Error).message}`);
+      }
+    })();
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      closing = true;
+      abort.abort();
+      removeRoute(RED, path);
+      if (routesInUse.get(path) === node.id) routesInUse.delete(path);
+      if (!removed) {
+        manager.stop();
+        done();
+        return;
+      }
+      // Removed (or disabled): delete the subscriptions, bounded in time.
+      const timer = setTimeout(done, 10_000);
+      manager
+        .removeAll()
+        .catch((err: Error) => node.warn(`ms365-webhook-in: deleting subscriptions failed: ${err.message}`))
+        .finally(() => {
+          clearTimeout(timer);
+          void ctxSet('driveCursors', undefined).catch(() => undefined);
+          done();
+        });
+    });
   }
-  RED.nodes.registerType('ms365-webhook-in', Ms365Node);
+
+  RED.nodes.registerType('ms365-webhook-in', Ms365WebhookInNode, {
+    credentials: { clientState: { type: 'password' } },
+  });
 };

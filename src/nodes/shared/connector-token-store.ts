@@ -116,3 +116,15 @@ export async function removeTokenFile(RED: NodeAPI, id: string): Promise<void> {
   const dir = tokenDirectory(RED);
   if (dir) await fs.rm(EncryptedFileTokenStore.fileFor(dir, id), { force: true });
 }
+
+/**
+ * A secret stable across restarts for this Node-RED installation (the credential secret, else the key kept beside
+ * the token files). Used to derive values that must survive a restart without being stored, such as a
+ * webhook-in's generated `clientState`.
+ */
+export function installationSecret(RED: NodeAPI): string {
+  const secret = credentialSecretOf(RED);
+  if (secret) return secret;
+  const dir = tokenDirectory(RED);
+  return dir ? fileSecret(RED, dir) : 'ms365-events-no-user-directory';
+}

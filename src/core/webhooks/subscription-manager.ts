@@ -1,0 +1,258 @@
+/**
+ * Keeps a node's Graph subscriptions alive (`reference/graph.md` §1.3–§1.4, §3): created at start (or reused after a
+ * restart from the persisted records), renewed at about half their life, recreated when Graph has forgotten them
+ * (404 on renew, `subscriptionRemoved`), reauthorized on `reauthorizationRequired`, deleted on removal.
+ * A 400 about the maximum lifetime is retried with the maximum Graph names (or half the asked lifetime).
+ */
+import type { GraphClient } from '../graph/client';
+import { GraphError } from '../graph/client';
+import type { Subscription } from '@microsoft/microsoft-graph-types';
+
+export interface SubscriptionSpec {
+  resource: string;
+  changeType: string;
+  /** Lifetime to ask for; default: the resource type's maximum (Outlook 4,230 min, drive 42,300 min). */
+  expirationMinutes?: number;
+}
+
+export interface SubscriptionRecord {
+  id: string;
+  resource: string;
+  changeType: string;
+  expirationDateTime: string;
+  minutes: number;
+}
+
+export type SubscriptionEventKind = 'created' | 'renewed' | 'recreated' | 'reauthorized' | 'deleted' | 'failed';
+
+export interface SubscriptionEvent {
+  kind: SubscriptionEventKind;
+  resource: string;
+  subscriptionId?: string;
+  expirationDateTime?: string;
+  error?: string;
+}
+
+export interface SubscriptionManagerOptions {
+  graph: GraphClient;
+  /** Full URL Graph posts to (also used as `lifecycleNotificationUrl`). */
+  notificationUrl: string;
+  clientState: string;
+  specs: SubscriptionSpec[];
+  /** Where the records live between restarts (node context). */
+  load(): Promise<SubscriptionRecord[]>;
+  save(records: SubscriptionRecord[]): Promise<void>;
+  onEvent(event: SubscriptionEvent): void;
+  /** Called after a subscription was recreated (changes may have been missed: catch up with delta). */
+  onRecreated?(record: SubscriptionRecord): void;
+  now?: () => number;
+}
+
+/** Default maximum lifetime per resource type, in minutes (§1.3; Outlook at its conservative 4,230). */
+export function maxMinutesFor(resource: string): number {
+  if (/(^|\/)drives?\b|\/root$/i.test(resource)) return 42_300;
+  if (/presence/i.test(resource)) return 60;
+  if (/chats|teams|channels/i.test(resource)) return 4_320;
+  return 4_230;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class SubscriptionManager {
+  private records: SubscriptionRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SubscriptionManagerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get current(): readonly SubscriptionRecord[] {
+    return this.records;
+  }
+
+  /** Create or reuse every configured subscription, then keep renewing. */
+  async start(): Promise<void> {
+    const saved = await this.options.load();
+    for (const spec of this.options.specs) {
+      if (this.stopped) return;
+      const existing = saved.find((r) => r.resource === spec.resource && r.changeType === spec.changeType);
+      try {
+        if (existing) {
+          this.records.push(existing);
+          await this.renew(existing);
+        } else {
+          this.records.push(await this.create(spec, 'created'));
+        }
+      } catch (err) {
+        this.options.onEvent({ kind: 'failed', resource: spec.resource, error: describe(err) });
+      }
+    }
+    // Subscriptions of specs no longer configured: delete them.
+    for (const stale of saved.filter((r) => !this.options.specs.some((s) => s.resource === r.resource && s.changeType === r.changeType))) {
+      await this.deleteOne(stale).catch(() => undefined);
+    }
+    await this.persist();
+    this.schedule();
+  }
+
+  /** Renew one subscription; Graph no longer knowing it (404) → recreate it. */
+  async renew(record: SubscriptionRecord): Promise<void> {
+    try {
+      const res = await this.options.graph.request<Subscription>({
+        method: 'PATCH',
+        url: `/subscriptions/${encodeURIComponent(record.id)}`,
+        body: { expirationDateTime: this.expiry(record.minutes) },
+      });
+      record.expirationDateTime = res.data.expirationDateTime ?? this.expiry(record.minutes);
+      this.options.onEvent({ kind: 'renewed', resource: record.resource, subscriptionId: record.id, expirationDateTime: record.expirationDateTime });
+    } catch (err) {
+      if (err instanceof GraphError && err.status === 404) {
+        await this.recreate(record.id);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** `subscriptionRemoved` or a 404: create a new subscription for the same resource. */
+  async recreate(subscriptionId: string): Promise<SubscriptionRecord | undefined> {
+    const index = this.records.findIndex((r) => r.id === subscriptionId);
+    if (index === -1) return undefined;
+    const old = this.records[index];
+    const fresh = await this.create({ resource: old.resource, changeType: old.changeType, expirationMinutes: old.minutes }, 'recreated');
+    this.records[index] = fresh;
+    await this.persist();
+    this.schedule();
+    this.options.onRecreated?.(fresh);
+    return fresh;
+  }
+
+  /** `reauthorizationRequired`: reauthorize (a renew also reauthorizes; used when reauthorize is refused). */
+  async reauthorize(subscriptionId: string): Promise<void> {
+    const record = this.records.find((r) => r.id === subscriptionId);
+    if (!record) return;
+    try {
+      await this.options.graph.request({ method: 'POST', url: `/subscriptions/${encodeURIComponent(record.id)}/reauthorize` });
+      this.options.onEvent({ kind: 'reauthorized', resource: record.resource, subscriptionId: record.id });
+    } catch (err) {
+      if (err instanceof GraphError && err.status === 404) {
+        await this.recreate(record.id);
+        return;
+      }
+      await this.renew(record);
+    }
+    await this.persist();
+  }
+
+  knows(subscriptionId: string): boolean {
+    return this.records.some((r) => r.id === subscriptionId);
+  }
+
+  /** Stop the renewal timer (node closing; subscriptions stay for the next start). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Delete every subscription (node removed). */
+  async removeAll(): Promise<void> {
+    this.stop();
+    const saved = this.records.length ? this.records : await this.options.load();
+    for (const record of saved) await this.deleteOne(record).catch(() => undefined);
+    this.records = [];
+    await this.options.save([]);
+  }
+
+  private async deleteOne(record: SubscriptionRecord): Promise<void> {
+    try {
+      await this.options.graph.request({ method: 'DELETE', url: `/subscriptions/${encodeURIComponent(record.id)}` });
+    } catch (err) {
+      if (!(err instanceof GraphError && err.status === 404)) throw err;
+    }
+    this.options.onEvent({ kind: 'deleted', resource: record.resource, subscriptionId: record.id });
+  }
+
+  private async create(spec: SubscriptionSpec, kind: 'created' | 'recreated'): Promise<SubscriptionRecord> {
+    let minutes = Math.min(spec.expirationMinutes ?? maxMinutesFor(spec.resource), maxMinutesFor(spec.resource));
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const res = await this.options.graph.request<Subscription>({
+          method: 'POST',
+          url: '/subscriptions',
+          body: {
+            changeType: spec.changeType,
+            notificationUrl: this.options.notificationUrl,
+            lifecycleNotificationUrl: this.options.notificationUrl,
+            resource: spec.resource,
+            expirationDateTime: this.expiry(minutes),
+            clientState: this.options.clientState,
+          },
+        });
+        const record: SubscriptionRecord = {
+          id: String(res.data.id),
+          resource: spec.resource,
+          changeType: spec.changeType,
+          expirationDateTime: res.data.expirationDateTime ?? this.expiry(minutes),
+          minutes,
+        };
+        this.options.onEvent({ kind, resource: spec.resource, subscriptionId: record.id, expirationDateTime: record.expirationDateTime });
+        return record;
+      } catch (err) {
+        // §1.3: over-max requests fail with 400 "Subscription expiration can only be N minutes in the future".
+        if (attempt < 3 && err instanceof GraphError && err.status === 400 && /expiration/i.test(err.message)) {
+          const named = /can only be (\d+) minutes/i.exec(err.message);
+          minutes = named ? Math.max(1, Number(named[1]) - 1) : Math.max(1, Math.floor(minutes / 2));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** One timer for the earliest half-life among the subscriptions. */
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    if (!this.records.length) return;
+    const now = this.now();
+    const due = Math.min(
+      ...this.records.map((r) => {
+        const remaining = Date.parse(r.expirationDateTime) - now;
+        return now + Math.max(1000, Math.min(remaining / 2, (r.minutes * 60_000) / 2));
+      }),
+    );
+    this.timer = setTimeout(() => void this.renewDue(), Math.min(MAX_TIMER_MS, Math.max(1000, due - now)));
+    this.timer.unref?.();
+  }
+
+  private async renewDue(): Promise<void> {
+    const now = this.now();
+    for (const record of [...this.records]) {
+      if (this.stopped) return;
+      const remaining = Date.parse(record.expirationDateTime) - now;
+      if (remaining > (record.minutes * 60_000) / 2 + 500) continue;
+      try {
+        await this.renew(record);
+      } catch (err) {
+        this.options.onEvent({ kind: 'failed', resource: record.resource, subscriptionId: record.id, error: describe(err) });
+      }
+    }
+    await this.persist().catch(() => undefined);
+    this.schedule();
+  }
+
+  private async persist(): Promise<void> {
+    await this.options.save(this.records.map((r) => ({ ...r })));
+  }
+
+  private expiry(minutes: number): string {
+    return new Date(this.now() + minutes * 60_000).toISOString();
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

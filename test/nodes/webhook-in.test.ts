@@ -1,0 +1,138 @@
+/**
+ * ms365-webhook-in on a real Node-RED runtime (test helper), with the simulator delivering notifications to the
+ * helper's RED.httpNode app served on a real loopback port.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import axios from 'axios';
+import type { Express } from 'express';
+import type { NodeAPI } from 'node-red';
+import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
+import { useSimulator } from '../support/simulator';
+import { connectorFlowNode, waitFor } from '../support/connector';
+import { subscriptionsOf } from '../../src/simulator/subscriptions';
+
+interface Msg {
+  topic: string;
+  payload: Record<string, unknown> & { eventType?: string; objectId?: string; objectType?: string; raw?: Record<string, unknown> };
+}
+
+describe('ms365-webhook-in (node, against the simulator)', function () {
+  this.timeout(30_000);
+  const sim = useSimulator();
+  useNodeRed();
+  let nodeApp: Express | undefined;
+  let server: http.Server;
+  let base = '';
+  const capture = (RED: NodeAPI) => {
+    nodeApp = RED.httpNode as unknown as Express;
+  };
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      if (!nodeApp) {
+        res.statusCode = 503;
+        res.end();
+        return;
+      }
+      nodeApp(req as never, res as never);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function loadFlow(subscriptions: unknown[], extra: Record<string, unknown> = {}) {
+    const { node: conn, credentials } = connectorFlowNode(sim());
+    const flow = [
+      conn,
+      { id: 'w1', type: 'ms365-webhook-in', name: 'hook', connector: conn.id, path: '/ms365/hook', notificationUrl: base, subscriptions: JSON.stringify(subscriptions), fetchResource: true, wires: [['out1'], ['out2']], ...extra },
+      { id: 'out1', type: 'helper' },
+      { id: 'out2', type: 'helper' },
+    ];
+    const events: Msg[] = [];
+    const side: Msg[] = [];
+    await helper.load([capture, ...allNodes], flow, { ...credentials, w1: { clientState: 'state-of-test' } });
+    helper.getNode('out1').on('input', (msg: Msg) => events.push(msg));
+    helper.getNode('out2').on('input', (msg: Msg) => side.push(msg));
+    return { events, side };
+  }
+
+  it('creates the subscription at deploy (handshake through the route) and emits CREATED, UPDATED, DELETED for messages', async () => {
+    const { events, side } = await loadFlow([{ resource: 'me/messages', changeType: 'created,updated,deleted' }]);
+    await waitFor('subscription created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);
+    const subs = [...subscriptionsOf(sim().state).all.values()];
+    assert.equal(subs.length, 1);
+    assert.equal(subs[0].notificationUrl, `${base}/ms365/hook`);
+    assert.equal(subs[0].lifecycleNotificationUrl, `${base}/ms365/hook`);
+    assert.equal(subs[0].resource, `users/${sim().state.defaultUser.id}/messages`);
+
+    const store = sim().state.graph.store;
+    const user = sim().state.defaultUser.id;
+    const message = store.createMessage(user, { subject: 'webhook hello' });
+    const created = await waitFor('CREATED event', () => events.find((m) => m.payload.eventType === 'CREATED'), 10_000);
+    assert.equal(created.topic, 'office365/messages/CREATED');
+    assert.equal(created.payload.objectId, message.id);
+    assert.equal(created.payload.source, 'webhook');
+    assert.equal((created.payload.raw?.resource as { subject?: string }).subject, 'webhook hello');
+    store.updateMessage(user, String(message.id), { isRead: true });
+    await waitFor('UPDATED event', () => events.find((m) => m.payload.eventType === 'UPDATED'), 10_000);
+    store.deleteMessage(user, String(message.id));
+    const deleted = await waitFor('DELETED event', () => events.find((m) => m.payload.eventType === 'DELETED'), 10_000);
+    assert.equal(deleted.payload.objectId, message.id);
+  });
+
+  it('answers the handshake with the decoded token, 400 for malformed JSON, 413 when oversized, 202 + drop for a wrong clientState', async () => {
+    const { events } = await loadFlow([]);
+    const hs = await axios.post(`${base}/ms365/hook?validationToken=Validation%3a+Testing+client`, '', { headers: { 'Content-Type': 'text/plain' }, validateStatus: () => true });
+    assert.equal(hs.status, 200);
+    assert.equal(hs.data, 'Validation: Testing client');
+    assert.match(String(hs.headers['content-type']), /^text\/plain/);
+    const bad = await axios.post(`${base}/ms365/hook`, '{"value": [', { headers: { 'Content-Type': 'application/json' }, validateStatus: () => true });
+    assert.equal(bad.status, 400);
+    const big = await axios.post(`${base}/ms365/hook`, 'x'.repeat(2 * 1024 * 1024), { headers: { 'Content-Type': 'application/json' }, validateStatus: () => true, maxBodyLength: Infinity });
+    assert.equal(big.status, 413);
+    const wrong = await axios.post(
+      `${base}/ms365/hook`,
+      { value: [{ subscriptionId: 'x', clientState: 'not-ours', changeType: 'created', resource: 'Users/u/Messages/m', resourceData: { id: 'm', '@odata.type': '#Microsoft.Graph.Message' } }] },
+      { validateStatus: () => true },
+    );
+    assert.equal(wrong.status, 202);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(events.length, 0);
+    const alive = await axios.post(`${base}/ms365/hook?validationToken=still`, '', { validateStatus: () => true });
+    assert.equal(alive.data, 'still');
+  });
+
+  it('resolves a drive notification through delta into one event per changed item', async () => {
+    const { events, side } = await loadFlow([{ resource: 'me/drive/root', changeType: 'updated' }]);
+    await waitFor('subscription created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const item = sim().state.graph.store.createDriveItem(sim().state.defaultUser.id, { name: 'report.txt', content: 'x' });
+    const ev = await waitFor('drive event', () => events.find((m) => m.payload.objectId === item.id), 10_000);
+    assert.equal(ev.payload.objectType, 'driveItems');
+    assert.equal(ev.payload.eventType, 'CREATED');
+  });
+
+  it('renews before expiry, recreates after a 404, and acts on subscriptionRemoved', async () => {
+    const { side } = await loadFlow([{ resource: 'me/events', changeType: 'created,updated,deleted', expirationMinutes: 0.05 }]);
+    const created = await waitFor('created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);
+    await waitFor('renewed', () => side.find((m) => m.topic === 'subscription/renewed'), 10_000);
+    // Graph forgets the subscription (missed renewal): the next renewal gets 404 and recreates it.
+    await axios.post(`${sim().controlUrl}/subscriptions/${String(created.payload.subscriptionId)}/expire`);
+    const recreated = await waitFor('recreated', () => side.find((m) => m.topic === 'subscription/recreated'), 10_000);
+    assert.notEqual(recreated.payload.subscriptionId, created.payload.subscriptionId);
+    await axios.post(`${sim().controlUrl}/subscriptions/${String(recreated.payload.subscriptionId)}/lifecycle`, { event: 'subscriptionRemoved' });
+    await waitFor('lifecycle/subscriptionRemoved on output 2', () => side.find((m) => m.topic === 'lifecycle/subscriptionRemoved'), 10_000);
+    await waitFor('recreated again', () => side.filter((m) => m.topic === 'subscription/recreated').length >= 2, 10_000);
+  });
+
+  it('deletes its subscriptions when the node is removed', async () => {
+    const { side } = await loadFlow([{ resource: 'me/messages', changeType: 'created' }]);
+    const created = await waitFor('created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);
+    const { node: conn, credentials } = connectorFlowNode(sim());
+    await helper.setFlows([conn], 'nodes', credentials);
+    await waitFor('subscription deleted in the simulator', () => !subscriptionsOf(sim().state).live(String(created.payload.subscriptionId)), 10_000);
+  });
+});
