@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import type { Express } from 'express';
-import type { NodeAPI } from 'node-red';
+import type { NodeAPI, NodeMessage } from 'node-red';
 import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
 import { useSimulator } from '../support/simulator';
 import { connectorFlowNode, waitFor } from '../support/connector';
@@ -54,8 +54,8 @@ describe('ms365-webhook-in (node, against the simulator)', function () {
     const events: Msg[] = [];
     const side: Msg[] = [];
     await helper.load([capture, ...allNodes], flow, { ...credentials, w1: { clientState: 'state-of-test' } });
-    helper.getNode('out1').on('input', (msg: Msg) => events.push(msg));
-    helper.getNode('out2').on('input', (msg: Msg) => side.push(msg));
+    helper.getNode('out1').on('input', (msg: NodeMessage) => events.push(msg as unknown as Msg));
+    helper.getNode('out2').on('input', (msg: NodeMessage) => side.push(msg as unknown as Msg));
     return { events, side };
   }
 
