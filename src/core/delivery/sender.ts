@@ -194,7 +194,7 @@ export class CallbackSender {
 
   private publish(): void {
     this.state.queued = this.options.outbox.queuedCount();
-    this.state.givenUp = this.options.outbox.size - this.state.queued;
+    this.state.givenUp = this.options.outbox.givenUpSize();
     this.options.onState?.({ ...this.state });
   }
 
