@@ -1,0 +1,2 @@
+export * from './java-pattern';
+export * from './url-macros';
