@@ -124,7 +124,7 @@ export = function register(RED: NodeAPI): void {
     };
 
     if (!url) {
-      node.error(`ms365-callback-out: invalid callback URL ${JSON.stringify(def.url ?? '')}: expected an absolute http:// or https:// URL; events are kept in the outbox until it is fixed`);
+      node.error(`ms365-callback-out: invalid callback URL (not quoted: it may hold a token): expected an absolute http:// or https:// URL; events are kept in the outbox until it is fixed`);
       show({ fill: 'red', shape: 'ring', text: text('invalidUrl') });
     } else {
       show({ fill: 'grey', shape: 'ring', text: text('starting') });
