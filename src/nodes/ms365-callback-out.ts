@@ -70,14 +70,14 @@ function describe(notification: Notification) {
   return { eventId: notification.id, payload: envelopeOf(notification) };
 }
 
-function listing(entry: OutboxEntry) {
+function listing(entry: OutboxEntry, notification: Notification | undefined) {
   return {
-    eventId: entry.notification.id,
+    eventId: entry.notificationId,
     attempts: entry.attempts,
     queuedAt: new Date(entry.queuedAt).toISOString(),
     ...(entry.givenUpAt !== undefined ? { givenUpAt: new Date(entry.givenUpAt).toISOString() } : {}),
     ...(entry.lastError !== undefined ? { error: entry.lastError } : {}),
-    envelope: envelopeOf(entry.notification),
+    envelope: notification ? envelopeOf(notification) : null,
   };
 }
 
@@ -164,7 +164,9 @@ export = function register(RED: NodeAPI): void {
           return done();
         }
         if (msg.list === true) {
-          send([null, { topic: 'list', payload: outbox.givenUp().map(listing) }]);
+          const given = outbox.givenUp();
+          const payload = await Promise.all(given.map(async (e) => listing(e, await outbox.notification(e).catch(() => undefined))));
+          send([null, { topic: 'list', payload }]);
           return done();
         }
         const events = parseEvents(msg.payload);

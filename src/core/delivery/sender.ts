@@ -211,8 +211,19 @@ export class CallbackSender {
   private async loop(): Promise<void> {
     const { outbox } = this.options;
     for (let entry = outbox.head(); entry && !this.stopped; entry = outbox.head()) {
-      const body = Buffer.from(entry.notification.body, 'utf8');
-      const headers = this.headers(entry.notification, body);
+      let notification: Notification;
+      try {
+        notification = await outbox.notification(entry);
+      } catch (err) {
+        // A journal line that cannot be read back (disk damage): set it aside rather than loop on it.
+        this.logger.error(`callback notification ${entry.notificationId}: cannot read it from the outbox: ${(err as Error).message}`);
+        await outbox.gaveUp(entry.seq, entry.attempts, 'unreadable outbox entry', this.now());
+        this.publish();
+        continue;
+      }
+      if (this.stopped) return;
+      const body = Buffer.from(notification.body, 'utf8');
+      const headers = this.headers(notification, body);
       let attempts = 0;
       for (;;) {
         attempts++;
@@ -224,7 +235,7 @@ export class CallbackSender {
           delete this.state.failingSince;
           delete this.state.lastError;
           this.publish();
-          this.options.onDelivered?.({ notification: entry.notification, statusCode: result.status, attempts });
+          this.options.onDelivered?.({ notification, statusCode: result.status, attempts });
           break;
         }
         const error = result.status === 0 ? `network error: ${result.error ?? 'no answer'}` : `HTTP ${result.status}`;
@@ -233,9 +244,9 @@ export class CallbackSender {
         const retryable = result.status === 0 || isRetryableStatus(result.status);
         if (!retryable || attempts > this.retries) {
           await outbox.gaveUp(entry.seq, attempts, error, this.now());
-          this.logger.warn(`callback notification ${entry.notification.id} given up after ${attempts} attempt(s): ${error}`);
+          this.logger.warn(`callback notification ${notification.id} given up after ${attempts} attempt(s): ${error}`);
           this.publish();
-          this.options.onGivenUp?.({ notification: entry.notification, statusCode: result.status, attempts, error });
+          this.options.onGivenUp?.({ notification, statusCode: result.status, attempts, error });
           break;
         }
         const fromHeader = result.status === 429 || result.status === 503 ? retryAfterMs(result.retryAfter, this.now(), this.unitMs) : undefined;
