@@ -10,6 +10,9 @@
 import { createHash } from 'node:crypto';
 import { ConfigurationError, Ms365Error } from '../errors';
 import { isElementKey, type ElementKey } from '../elements';
+import { listUrlMacros } from '../dates/url-macros';
+import { resolveZone, validateJavaPattern } from '../dates/java-pattern';
+import { translateHubUrl } from './hub-url';
 
 export interface ImportOptions {
   /** Point the connector somewhere else than Microsoft (national cloud, the simulator). */
@@ -310,7 +313,7 @@ export function importInstance(jsonText: string, options: ImportOptions = {}): I
       connector: connector.id,
       interval: minutes,
       timezone: 'UTC',
-      configuration: pollerConfiguration(configuration),
+      configuration: pollerConfiguration(configuration, elementKey, warnings),
       pollOnStart: true,
       x: 220,
       y: 100,
@@ -348,7 +351,7 @@ export function importInstance(jsonText: string, options: ImportOptions = {}): I
 }
 
 /** `event.poller.configuration` (object or escaped string) or legacy `event.poller.urls`, as the poller's JSON string. */
-function pollerConfiguration(configuration: Json): string {
+function pollerConfiguration(configuration: Json, elementKey: ElementKey, warnings: string[]): string {
   const raw = configuration['event.poller.configuration'];
   const legacy = configuration['event.poller.urls'];
   let config: Json | undefined;
@@ -363,7 +366,8 @@ function pollerConfiguration(configuration: Json): string {
     config = value;
   }
   if (typeof legacy === 'string' && legacy.trim()) {
-    if (legacy.includes('|')) {
+    // Legacy lines carry a URL in their second field; the later selector is just names joined by `|` (§3.4).
+    if (legacy.split(/\r?\n/).some((line) => /^\s*(\/|https?:)/.test(line.split('|')[1] ?? ''))) {
       config = { ...(config ?? {}), ...legacyPollerUrls(legacy) };
     } else if (config) {
       // Later meaning (§3.4): a selector of resource names, separated by `|`, `,` or new lines.
@@ -376,7 +380,47 @@ function pollerConfiguration(configuration: Json): string {
       config = selected;
     }
   }
+  if (config) checkPollerResources(config, elementKey, warnings);
   return config ? JSON.stringify(config, null, 2) : '';
+}
+
+const DATE_FORMAT_KEYS = ['updatedDateFormat', 'updatedAtFormat', 'createdDateFormat', 'createdAtFormat'];
+const DATE_ZONE_KEYS = ['updatedDateTimezone', 'updatedAtTimezone', 'createdDateTimezone', 'createdAtTimezone'];
+
+/**
+ * Each resource's `url` must translate to Graph (hub URL or Graph path, macros known) and its date formats and
+ * zones must be usable: otherwise a ConfigurationError naming `event.poller.configuration.<resource>.<key>`.
+ * The URL is kept as written (the poller translates it at run time); pattern warnings (§7: Y, D, u, W) are passed on.
+ */
+function checkPollerResources(config: Json, elementKey: ElementKey, warnings: string[]): void {
+  for (const [resource, spec] of Object.entries(config)) {
+    if (!isObject(spec)) continue;
+    const where = `configuration.event.poller.configuration.${resource}`;
+    try {
+      const { path } = translateHubUrl(String(spec.url), elementKey);
+      listUrlMacros(path);
+    } catch (err) {
+      throw new ConfigurationError(`${where}.url`, err instanceof Error ? err.message.replace(/^url: /, '') : String(err));
+    }
+    const dates = spec.datesConfiguration;
+    if (!isObject(dates)) continue;
+    for (const key of DATE_FORMAT_KEYS) {
+      const format = dates[key];
+      if (typeof format !== 'string' || format === '') continue;
+      const check = validateJavaPattern(format);
+      if (!check.ok) throw new ConfigurationError(`${where}.datesConfiguration.${key}`, check.error ?? 'not a date pattern');
+      warnings.push(...check.warnings.map((w) => `${where}.datesConfiguration.${key}: ${w}`));
+    }
+    for (const key of DATE_ZONE_KEYS) {
+      const zone = dates[key];
+      if (typeof zone !== 'string' || zone === '') continue;
+      try {
+        resolveZone(zone);
+      } catch (err) {
+        throw new ConfigurationError(`${where}.datesConfiguration.${key}`, err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
 }
 
 /** Default subscriptions of an imported webhook instance: `microsoftgraph` watched the default calendar (§3.5). */

@@ -106,6 +106,28 @@ describe('importInstance (Open Connectors instance → flow)', () => {
     });
   });
 
+  it('an untranslatable poller url, date pattern or zone → ConfigurationError naming event.poller.configuration.<resource>.<key>', () => {
+    const body = (spec: Record<string, unknown>) =>
+      JSON.stringify({ element: { key: 'outlookemail' }, configuration: { 'event.poller.configuration': { messages: { url: '/hubs/general/messages', idField: 'id', ...spec } } } });
+    assert.throws(() => importInstance(body({ url: '/hubs/crm/contacts' })), /event\.poller\.configuration\.messages\.url: .*hub "crm"/);
+    assert.throws(() => importInstance(body({ url: "/hubs/general/messages?where=Subject like 'x'" })), /messages\.url: .*found "like"/);
+    assert.throws(() => importInstance(body({ url: '/me/messages?$filter=x ge ${when}' })), /messages\.url: .*unknown macro \$\{when\}/);
+    assert.throws(
+      () => importInstance(body({ datesConfiguration: { updatedDateField: 'x', updatedDateFormat: "yyyy-MM-ddTHH" } })),
+      /messages\.datesConfiguration\.updatedDateFormat: .*letter 'T'/,
+    );
+    assert.throws(() => importInstance(body({ datesConfiguration: { updatedDateTimezone: 'Moon/Base' } })), /updatedDateTimezone: .*Moon\/Base/);
+    const { warnings } = importInstance(body({ datesConfiguration: { updatedDateFormat: 'YYYY-MM-dd' } }));
+    assert.ok(warnings.some((w) => /updatedDateFormat: .*week year/.test(w)));
+  });
+
+  it('event.poller.urls "messages|events" selects resources (later meaning), not legacy lines', () => {
+    const config = { messages: { url: '/me/messages', idField: 'id' }, events: { url: '/me/events', idField: 'id' }, contacts: { url: '/me/contacts', idField: 'id' } };
+    const body = { element: { key: 'office365' }, configuration: { 'event.poller.configuration': config, 'event.poller.urls': 'messages|events' } };
+    const { flow } = importInstance(JSON.stringify(body));
+    assert.deepEqual(Object.keys(JSON.parse(byType(flow, 'ms365-poller')[0].configuration as string)), ['messages', 'events']);
+  });
+
   it('ms365-events import CLI: writes flow JSON; malformed input → one stderr line, exit code 2', () => {
     const cli = path.join(__dirname, '..', '..', '..', 'src', 'cli.ts');
     const ok = spawnSync(process.execPath, ['-r', 'tsx/cjs', cli, 'import', path.join(FIXTURES, 'outlookemail-polling.json')], { encoding: 'utf8' });
