@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { ceqlToODataFilter, graphFieldName, translateHubUrl } from '../../../src/core/opencon/hub-url';
 import { expandUrlMacros } from '../../../src/core/dates/url-macros';
 import { ConfigurationError } from '../../../src/core/errors';
+import { useSimulator } from '../../support/simulator';
+import { delegatedToken, deltaRound, get } from '../simulator/graph-helpers';
 
 const T = Date.parse('2020-03-04T05:06:07.089Z');
 const configError = (re: RegExp) => (e: unknown): boolean => e instanceof ConfigurationError && re.test(e.message);
@@ -90,5 +92,50 @@ describe('graphFieldName / ceqlToODataFilter', () => {
     assert.throws(() => ceqlToODataFilter("(a = 'x'"), configError(/unbalanced parentheses/));
     assert.throws(() => ceqlToODataFilter("a = 'x' and"), configError(/ends where a comparison is expected/));
     assert.deepEqual(ceqlToODataFilter('CreatedDateTime >= ${epoch:ms}'), { filter: 'createdDateTime ge ${epoch:ms}', dateField: 'createdDateTime' });
+  });
+});
+
+describe('translateHubUrl + expandUrlMacros against the simulated Graph', () => {
+  const sim = useSimulator();
+  const store = () => sim().state.graph.store;
+  const user = () => sim().state.defaultUser.id;
+
+  beforeEach(() => {
+    sim().state.graph.reset();
+    sim().state.clock.reset();
+  });
+
+  it('outlookemail hub URL → GET answers 200 with only the messages modified at or after the macro instant', async () => {
+    const token = delegatedToken(sim());
+    const before = store().createMessage(user(), { subject: 'before' });
+    sim().state.clock.advance(120_000);
+    const pollStart = sim().state.clock.now();
+    sim().state.clock.advance(60_000);
+    store().createMessage(user(), { subject: 'after' });
+    const { path } = translateHubUrl("/hubs/general/messages?where=LastModifiedDateTime>='${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}'", 'outlookemail');
+    const res = await get(sim(), token, expandUrlMacros(path, pollStart));
+    assert.equal(res.status, 200, JSON.stringify(res.data));
+    const subjects = (res.data.value as Array<{ subject: string }>).map((m) => m.subject);
+    assert.deepEqual(subjects, ['after']);
+    assert.ok(before.id);
+  });
+
+  it('the same with ${date:…XXX} in Europe/Berlin (an encoded + offset) and ${gmtDate:…SSS\'Z\'} → 200', async () => {
+    const token = delegatedToken(sim());
+    store().createMessage(user(), { subject: 'x' });
+    for (const macro of ["${date:yyyy-MM-dd'T'HH:mm:ssXXX}", "${gmtDate:yyyy-MM-dd'T'HH:mm:ss.SSS'Z'}"]) {
+      const { path } = translateHubUrl(`/hubs/general/messages?where=ReceivedDateTime>'${macro}'`, 'outlookemail');
+      const res = await get(sim(), token, expandUrlMacros(path, sim().state.clock.now() - 3_600_000, 'Europe/Berlin'));
+      assert.equal(res.status, 200, `${macro}: ${JSON.stringify(res.data)}`);
+      assert.equal((res.data.value as unknown[]).length, 1, macro);
+    }
+  });
+
+  it('onedrivev2 events → /me/drive/root/delta answers 200 with a deltaLink', async () => {
+    const token = delegatedToken(sim());
+    const { path, mode } = translateHubUrl('/hubs/documents/events', 'onedrivev2');
+    assert.equal(mode, 'delta');
+    const round = await deltaRound(sim(), token, path);
+    assert.match(round.deltaLink, /delta/);
   });
 });
