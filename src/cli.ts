@@ -70,7 +70,15 @@ function runImport(args: string[]): void {
 async function runSimulator(args: string[]): Promise<void> {
   const port = Number(takeOption(args, '--port') ?? 18365);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail('--port must be a port number');
-  const { startSimulator } = await import('./simulator/server');
+  // Loaded only for this command: the simulator needs express, a development dependency. (`require`, not
+  // `import()`: the CommonJS build and tsx resolve it the same way.)
+  let startSimulator: typeof import('./simulator/server').startSimulator;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ({ startSimulator } = require('./simulator/server') as typeof import('./simulator/server'));
+  } catch (err) {
+    fail(`the simulator cannot load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); run it from a checkout after npm install`);
+  }
   const sim = await startSimulator({ port });
   process.stdout.write(
     `simulated Microsoft 365 tenant\n  authorityHost ${sim.authorityHost}\n  graphBaseUrl  ${sim.graphBaseUrl}\n  control API   ${sim.controlUrl}\nCtrl-C stops it.\n`,
