@@ -37,6 +37,7 @@ for (const version of [4, 5] as const) {
       const res = await nr.admin.get('settings');
       assert.equal(res.status, 200);
       assert.match(String(res.data.version), new RegExp(`^${version}\\.`));
+      assert.match(nr.log(), new RegExp(`Node\\.js\\s+version: v${version === 4 ? 20 : 22}\\.`));
     });
 
     it('GET /nodes lists the module with the four types loaded and no load error', async () => {

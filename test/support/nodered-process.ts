@@ -1,7 +1,7 @@
 /**
  * End-to-end harness: a real `node-red` process that loads this package from its packed tarball (`npm pack`),
- * on Node-RED 4.1 (the `node-red` devDependency, on this Node 20) or Node-RED 5 (the `node-red-5` alias, on the
- * Node 22 binary of the `node22` devDependency, since Node-RED 5 needs Node >= 22.9).
+ * on Node-RED 4.1 (the `node-red` devDependency, on this Node 20) or Node-RED 5 on Node 22 (Node-RED 5 needs
+ * Node >= 22.9), both installed by `scripts/install-node-red-5.js` from `scripts/node-red-5/package-lock.json`.
  *
  * The tarball is extracted into `<userDir>/node_modules/@ms365-events/node-red-ms365-events` with the user directory
  * inside the project (`.artifacts/`), so the package's own dependencies resolve from the project's node_modules
@@ -97,10 +97,9 @@ export function createUserDir(prefix = 'e2e-userdir-'): string {
 
 function runtimeFor(version: NodeRedVersion): { node: string; red: string } {
   if (version === 5) {
-    return {
-      node: path.join(ROOT, 'node_modules', 'node22', 'bin', 'node'),
-      red: path.join(ROOT, 'node_modules', 'node-red-5', 'red.js'),
-    };
+    // Installed on first use by the project's own script (pinned by scripts/node-red-5/package-lock.json).
+    const installer = require(path.join(ROOT, 'scripts', 'install-node-red-5.js')) as { install(): { node: string; red: string } };
+    return installer.install();
   }
   return { node: process.execPath, red: require.resolve('node-red/red.js') };
 }
