@@ -159,9 +159,12 @@ export async function closeTrays(page: Page): Promise<void> {
   }
 }
 
-/** Removes the editor's notifications (before a screenshot for the README). */
+/**
+ * Hides the editor's notifications (before a screenshot, or a click they would cover). Hidden, not removed: the
+ * editor removes each one itself when it times out.
+ */
 export async function clearNotifications(page: Page): Promise<void> {
-  await page.evaluate(() => document.querySelectorAll('.red-ui-notification').forEach((n) => n.remove()));
+  await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.display = 'none')));
 }
 
 /** Ids of the inputs the validators currently mark red in the open tray(s). */
