@@ -128,6 +128,25 @@ describe('importInstance (Open Connectors instance → flow)', () => {
     assert.deepEqual(Object.keys(JSON.parse(byType(flow, 'ms365-poller')[0].configuration as string)), ['messages', 'events']);
   });
 
+  it('event.notification.signature.key → callback-out credentials.signatureKey, never in a plain property, warning or unmapped', () => {
+    const body = {
+      element: { key: 'office365' },
+      configuration: {
+        'event.notification.enabled': true,
+        'event.notification.callback.url': 'https://hooks.example/oc',
+        'event.notification.signature.key': 's1gn-k3y-VALUE',
+        'event.poller.refresh_interval': '1',
+      },
+    };
+    const { flow, unmapped, warnings } = importInstance(JSON.stringify(body));
+    const [callback] = byType(flow, 'ms365-callback-out');
+    assert.deepEqual(callback.credentials, { signatureKey: 's1gn-k3y-VALUE' });
+    const { credentials: _c, ...plain } = callback;
+    assert.ok(!JSON.stringify(plain).includes('s1gn-k3y-VALUE'));
+    assert.ok(!JSON.stringify([unmapped, warnings]).includes('s1gn-k3y-VALUE'));
+    assert.equal(byType(flow, 'ms365-poller')[0].interval, 1);
+  });
+
   it('ms365-events import CLI: writes flow JSON; malformed input → one stderr line, exit code 2', () => {
     const cli = path.join(__dirname, '..', '..', '..', 'src', 'cli.ts');
     const ok = spawnSync(process.execPath, ['-r', 'tsx/cjs', cli, 'import', path.join(FIXTURES, 'outlookemail-polling.json')], { encoding: 'utf8' });
