@@ -346,7 +346,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
         fetchResource: true,
         wires: [[], []],
       },
-      invalid: { connector: '_ADD_', path: '', notificationUrl: 'not a url' },
+      invalid: { connector: '_ADD_', path: '', notificationUrl: 'not a url', subscriptions: '[{"changeType":"created"}]' },
     },
     {
       type: 'ms365-callback-out',
