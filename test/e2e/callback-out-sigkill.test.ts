@@ -67,6 +67,9 @@ for (const version of [4, 5] as const) {
 
     it('events queued before a SIGKILL are delivered after the restart, in order, each notification once', async () => {
       nr = await startNodeRed({ version, env: { MS365_CALLBACK_RETRY_UNIT_MS: '1' } });
+      // The runtime's own first flow start must be over, or it could replace the deployed flows (the harness may
+      // return as soon as the flows file is named in the log).
+      await waitUntil('the initial flows started', () => /Started flows/.test(nr!.log()));
       await nr.deploy([
         { id: 'e2etab000000001', type: 'tab', label: 'callback' },
         {
