@@ -8,6 +8,6 @@ export * from './errors';
 export * from './graph/client';
 export * from './auth';
 export { verifyElementsSignature, signElementsBody } from './delivery/signature';
-export { formatJavaDate, parseJavaDate, validateJavaPattern, resolveZone, expandUrlMacros, validateUrlMacros } from './dates';
+export { formatJavaDate, parseJavaDate, parseDateValue, validateJavaPattern, resolveZone, expandUrlMacros, validateUrlMacros } from './dates';
 export { translateHubUrl } from './opencon/hub-url';
 export { importInstance } from './opencon/instance-import';

@@ -443,3 +443,48 @@ export function parseJavaDate(text: string | number, pattern: string, zone?: str
   }
   return moment.tz(local.format('YYYY-MM-DDTHH:mm:ss.SSS'), 'YYYY-MM-DDTHH:mm:ss.SSS', true, resolved).valueOf();
 }
+
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_LOCAL = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/;
+
+/**
+ * A provider's date field (the poller's `datesConfiguration` `…Field`) → epoch ms:
+ * - a number is epoch ms; a `Date` its time;
+ * - no `format`: ISO-8601 (Graph's form); without an offset it is read in `zone` (§3.3 "`…Timezone` is used to
+ *   parse response dates");
+ * - with a `format`: `parseJavaDate`. If the text does not have the pattern's shape but is a complete ISO-8601
+ *   timestamp with `Z` or an offset (Graph's `…07.1234567Z` against `…ss'Z'`), it is read as ISO: Java would fail
+ *   there, but the instant is unambiguous and dropping the object would lose a change.
+ * Throws Ms365Error `invalid_date` otherwise.
+ */
+export function parseDateValue(value: unknown, format?: string, zone?: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Ms365Error('invalid_date', `date ${String(value)} is not a time`);
+    return Math.trunc(value);
+  }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new Ms365Error('invalid_date', 'date is an invalid Date');
+    return value.getTime();
+  }
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new Ms365Error('invalid_date', `date ${JSON.stringify(value) ?? String(value)} is not a date text`);
+  }
+  const text = value.trim();
+  if (format === undefined || format === '') {
+    if (ISO_WITH_OFFSET.test(text)) return moment.utc(text, moment.ISO_8601, true).valueOf();
+    if (ISO_LOCAL.test(text)) {
+      const local = moment.utc(text, moment.ISO_8601, true);
+      if (local.isValid()) return parseJavaDate(local.format('YYYY-MM-DDTHH:mm:ss.SSS'), "yyyy-MM-dd'T'HH:mm:ss.SSS", zone);
+    }
+    throw new Ms365Error('invalid_date', `date "${text}" is not ISO-8601 (set a date format for this field)`);
+  }
+  try {
+    return parseJavaDate(text, format, zone);
+  } catch (err) {
+    if (format !== MILLISECONDS_FORMAT && ISO_WITH_OFFSET.test(text)) {
+      const iso = moment.utc(text, moment.ISO_8601, true);
+      if (iso.isValid()) return iso.valueOf();
+    }
+    throw err;
+  }
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   formatJavaDate,
+  parseDateValue,
   parseJavaDate,
   resolveZone,
   tokenizeJavaPattern,
@@ -167,5 +168,26 @@ describe('validateJavaPattern and resolveZone', () => {
     assert.equal(resolveZone('america/denver'), 'America/Denver');
     assert.throws(() => resolveZone('Mars/Olympus'), (e: unknown) => e instanceof Ms365Error && e.code === 'invalid_timezone' && /Mars\/Olympus/.test(e.message));
     assert.throws(() => resolveZone('+25:00'), (e: unknown) => e instanceof Ms365Error && e.code === 'invalid_timezone');
+  });
+});
+
+describe('parseDateValue (provider date fields for the poller)', () => {
+  it('parseDateValue: numbers are epoch ms; ISO with Z/offset; zone-less ISO read in the zone', () => {
+    assert.equal(parseDateValue(T), T);
+    assert.equal(parseDateValue('2020-03-04T05:06:07.089Z'), T);
+    assert.equal(parseDateValue('2020-03-04T06:06:07.089+01:00'), T);
+    assert.equal(iso(parseDateValue('2020-03-04T05:06:07.1234567Z')), '2020-03-04T05:06:07.123Z');
+    assert.equal(iso(parseDateValue('2020-03-03T22:06:07', undefined, 'MST')), '2020-03-04T05:06:07.000Z');
+  });
+
+  it("parseDateValue with a pattern: Java rules first (quoted 'Z' read in the zone); Graph's 7-digit fraction falls back to ISO", () => {
+    assert.equal(iso(parseDateValue('2020-03-04T05:06:07Z', `${ISO}'Z'`, 'America/Denver')), '2020-03-04T12:06:07.000Z');
+    assert.equal(iso(parseDateValue('2020-03-04T05:06:07.1234567Z', `${ISO}'Z'`, 'GMT')), '2020-03-04T05:06:07.123Z');
+    assert.equal(parseDateValue('1583298367089', 'milliseconds'), T);
+  });
+
+  it('parseDateValue: garbage, empty and non-date values → invalid_date', () => {
+    for (const bad of ['', 'soon', null, undefined, {}, Number.NaN]) assert.throws(() => parseDateValue(bad), invalidDate, String(bad));
+    assert.throws(() => parseDateValue('03/04/2020', `${ISO}'Z'`), invalidDate);
   });
 });
