@@ -400,7 +400,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
       const first = flow.find((n) => n.type !== 'tab');
       assert.equal(first?.type, 'comment', `${file}: the first node (after its tab) should be a comment node`);
       const errorsBefore = browser().pageErrors.length;
-      await importFlow(page, flow, { x: 450, y: 40 + 120 * exampleFiles.indexOf(file) });
+      await importFlow(page, flow, { x: 300, y: 150 }, { newFlow: true });
       const unknown = await page.evaluate(() => document.querySelectorAll('.red-ui-flow-node-unknown').length);
       assert.equal(unknown, 0, `${file} has nodes of unknown type`);
       await deploy();

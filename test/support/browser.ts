@@ -121,12 +121,20 @@ export async function openEditor(page: Page, url: string): Promise<void> {
  * Imports a flow through the Import dialog (clipboard text) and drops it on the workspace at `at` (pixels from the
  * workspace's top left corner).
  */
-export async function importFlow(page: Page, flow: unknown[], at: { x: number; y: number } = { x: 150, y: 100 }): Promise<void> {
+export async function importFlow(
+  page: Page,
+  flow: unknown[],
+  at: { x: number; y: number } = { x: 150, y: 100 },
+  options: { newFlow?: boolean } = {},
+): Promise<void> {
   await page.evaluate(() => (window as unknown as { RED: { actions: { invoke(a: string): void } } }).RED.actions.invoke('core:show-import-dialog'));
   const text = page.locator('#red-ui-clipboard-dialog-import-text');
   await text.waitFor({ state: 'visible' });
   await text.fill(JSON.stringify(flow));
   await text.press('End'); // the dialog validates the text on keyup
+  // "Import to: new flow" (disabled, and not needed, when the flow brings its own tab).
+  const newFlow = page.locator('#red-ui-clipboard-dialog-import-opt-new:not(.disabled)');
+  if (options.newFlow && (await newFlow.count())) await newFlow.click();
   await page.locator('#red-ui-clipboard-dialog-ok').click();
   // Nodes whose ids already exist (a connector shared by two examples): the conflict dialog opens in the same click
   // handler; import them as copies, as a user would.
