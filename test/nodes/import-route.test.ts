@@ -26,3 +26,32 @@ describe('POST ms365-events/import (editor action behind the connector dialog)',
     await helper.request().post('/ms365-events/import').send({}).expect(400);
   });
 });
+
+describe('POST ms365-events/preview-url (poller dialog preview)', () => {
+  useNodeRed();
+  beforeEach(async () => {
+    const flow = [{ id: 'c1', type: 'ms365-connector', name: 'c', elementKey: 'outlookemail' }];
+    await helper.load(allNodes, flow);
+  });
+
+  it('answers the Graph path, mode, date field and the URL expanded for "at"', async () => {
+    const url = "/hubs/general/messages?where=LastModifiedDateTime>='${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}'";
+    const res = await helper.request().post('/ms365-events/preview-url').send({ url, elementKey: 'outlookemail', at: '2020-03-04T05:06:07Z' }).expect(200);
+    assert.equal(res.body.mode, 'filter');
+    assert.equal(res.body.dateField, 'lastModifiedDateTime');
+    assert.equal(res.body.expanded, '/me/messages?$filter=lastModifiedDateTime%20ge%202020-03-04T05:06:07Z');
+    assert.deepEqual(res.body.warnings, []);
+  });
+
+  it('answers 400 with the reason for an unknown macro, an unknown zone, a bad element key or no url', async () => {
+    const bad = async (body: object, re: RegExp) => {
+      const res = await helper.request().post('/ms365-events/preview-url').send(body).expect(400);
+      assert.match(res.body.error, re);
+    };
+    await bad({ url: '/me/messages?$filter=x ge ${when}' }, /unknown macro \$\{when\}/);
+    await bad({ url: '/me/messages', timezone: 'Moon/Base' }, /unknown time zone "Moon\/Base"/);
+    await bad({ url: '/me/messages', elementKey: 'gmail' }, /elementKey "gmail"/);
+    await bad({ url: '/me/messages', at: 'tomorrow' }, /not a time/);
+    await bad({}, /url is empty/);
+  });
+});
