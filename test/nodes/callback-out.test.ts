@@ -80,6 +80,12 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
 
 type Msg = NodeMessage & Record<string, unknown>;
 
+/** The statuses a node has shown (the helper spies Node.prototype.status, also for calls from the constructor). */
+function statusesOf(node: Node): Array<{ fill?: string; shape?: string; text?: string }> {
+  const spy = Object.getPrototypeOf(node).status as { getCalls(): Array<{ thisValue: unknown; args: Array<{ fill?: string; text?: string }> }> };
+  return spy.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]!);
+}
+
 describe('ms365-callback-out node', function () {
   this.timeout(20000);
   let userDir: string;
@@ -142,6 +148,8 @@ describe('ms365-callback-out node', function () {
     assert.deepEqual((receiver.received[0]!.body.message.raw.messages as unknown[])[0], { id: 'm0', subject: 's0' });
     assert.deepEqual(delivered.map((m) => [m.statusCode, m.attempts]), [[200, 1], [200, 1], [200, 1]]);
     assert.deepEqual(delivered[0]!.payload, receiver.received[0]!.body);
+    await until(() => /^delivered \d\d:\d\d:\d\d$/.test(String(statusesOf(cb).at(-1)?.text)), 'delivered status');
+    assert.equal(statusesOf(cb).at(-1)!.fill, 'green');
     await until(async () => (await fsp.readFile(outboxPath('cb1'), 'utf8')).includes('"op":"ok"'), 'ok records');
   });
 
@@ -151,6 +159,7 @@ describe('ms365-callback-out node', function () {
     for (let i = 0; i < 5; i++) cb.receive({ payload: events(i * 12, 12, 'webhook') });
     await until(async () => (await fsp.readFile(outboxPath('cb1'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length >= 5, '5 queued notifications');
     await new Promise((r) => setTimeout(r, 300)); // downtime spanning several retries (not an assertion)
+    assert.ok(statusesOf(cb).some((st) => st.fill === 'red' && /^failing since \d\d:\d\d:\d\d \(5 queued\)$/.test(String(st.text))), 'failing status');
     await receiver.start();
     await until(() => delivered.length === 5, '5 deliveries');
     const ids = receiver.received.flatMap((r) => r.body.message.events.map((e) => e.eventId));
@@ -229,9 +238,7 @@ describe('ms365-callback-out node', function () {
   it('an invalid URL gives a red status and node.error; the signature key is in no file, status or error', async () => {
     await helper.load(allNodes, flow('ftp://nope'), { cb1: { signatureKey: KEY } });
     const cb = helper.getNode('cb1') as Node;
-    // The helper spies Node.prototype.status (its calls from the constructor happen before any listener).
-    const spy = Object.getPrototypeOf(cb).status as { getCalls(): Array<{ thisValue: unknown; args: Array<{ fill?: string; text?: string }> }> };
-    const statuses = spy.getCalls().filter((c) => c.thisValue === cb).map((c) => c.args[0]!);
+    const statuses = statusesOf(cb);
     assert.deepEqual(statuses.at(-1), { fill: 'red', shape: 'ring', text: 'invalid URL' });
     cb.receive({ payload: events(0, 1) });
     await until(async () => fsp.readFile(outboxPath('cb1'), 'utf8').then((t) => t.includes('e0'), () => false), 'event kept');
