@@ -134,9 +134,8 @@ export class CallbackSender {
   private readonly post: PostFunction;
   private readonly ownPost: { destroy(): void } | undefined;
   private readonly logger: Logger;
+  /** Aborted on close: cuts the request in flight and any backoff wait. */
   private readonly abort = new AbortController();
-  /** Aborted to cut a backoff wait short (redeliver, or close). */
-  private wake = new AbortController();
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly state: SenderState = { queued: 0, givenUp: 0 };
@@ -160,10 +159,17 @@ export class CallbackSender {
     if (this.stopped) return;
     this.publish();
     if (!this.running) {
-      this.running = this.loop().finally(() => {
-        this.running = undefined;
-        if (!this.stopped && this.options.outbox.head()) this.kick();
-      });
+      let failed = false;
+      this.running = this.loop()
+        .catch((err: unknown) => {
+          // Only the journal can fail here (e.g. disk full): stop until the next kick rather than spin.
+          failed = true;
+          this.logger.error(`callback delivery paused: ${(err as Error).message}`);
+        })
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped && !failed && this.options.outbox.head()) this.kick();
+        });
     }
   }
 
@@ -187,7 +193,6 @@ export class CallbackSender {
   async close(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    this.wake.abort();
     await this.running?.catch(() => undefined);
     this.ownPost?.destroy();
   }
@@ -252,9 +257,8 @@ export class CallbackSender {
         const fromHeader = result.status === 429 || result.status === 503 ? retryAfterMs(result.retryAfter, this.now(), this.unitMs) : undefined;
         const delay = fromHeader ?? retryDelayMs(attempts, { unitMs: this.unitMs, ...(this.options.random ? { random: this.options.random } : {}) });
         this.publish();
-        await this.sleep(delay, this.wake.signal);
+        await this.sleep(delay, this.abort.signal);
         if (this.stopped) return;
-        if (this.wake.signal.aborted) this.wake = new AbortController();
       }
     }
   }
