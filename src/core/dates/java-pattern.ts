@@ -166,7 +166,8 @@ function isOffsetZone(zone: string): boolean {
 }
 
 function inZone(epochMs: number, zone: string): moment.Moment {
-  return isOffsetZone(zone) ? moment.utc(epochMs).utcOffset(zone) : moment.tz(epochMs, zone);
+  // English names whatever moment's global locale is (Java's default locale for the hubs was en_US).
+  return (isOffsetZone(zone) ? moment.utc(epochMs).utcOffset(zone) : moment.tz(epochMs, zone)).locale('en');
 }
 
 // ---------------------------------------------------------------------------------------------------------------

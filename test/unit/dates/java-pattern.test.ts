@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import moment from 'moment-timezone';
 import {
   formatJavaDate,
   parseDateValue,
@@ -189,5 +190,19 @@ describe('parseDateValue (provider date fields for the poller)', () => {
   it('parseDateValue: garbage, empty and non-date values → invalid_date', () => {
     for (const bad of ['', 'soon', null, undefined, {}, Number.NaN]) assert.throws(() => parseDateValue(bad), invalidDate, String(bad));
     assert.throws(() => parseDateValue('03/04/2020', `${ISO}'Z'`), invalidDate);
+  });
+});
+
+describe('formatJavaDate and the global moment locale', () => {
+  it("formatJavaDate prints English names (Java's en_US) even when another module switched moment's locale", () => {
+    const previous = moment.locale();
+    moment.defineLocale('x-test', { parentLocale: 'en', monthsShort: 'a_b_c_d_e_f_g_h_i_j_k_l'.split('_'), weekdays: 'A_B_C_D_E_F_G'.split('_') });
+    try {
+      moment.locale('x-test');
+      assert.equal(formatJavaDate(T, 'EEEE d MMM yyyy'), 'Wednesday 4 Mar 2020');
+    } finally {
+      moment.locale(previous);
+      moment.defineLocale('x-test', null);
+    }
   });
 });
