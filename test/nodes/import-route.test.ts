@@ -25,6 +25,15 @@ describe('POST ms365-events/import (editor action behind the connector dialog)',
     assert.match(res.body.error, /line 12, column 5/);
     await helper.request().post('/ms365-events/import').send({}).expect(400);
   });
+
+  it('a body that is not JSON or whose json is not a string → 4xx, and the next request is served', async () => {
+    const raw = await helper.request().post('/ms365-events/import').set('Content-Type', 'application/json').send('{"json": ');
+    assert.ok(raw.status >= 400 && raw.status < 500, String(raw.status));
+    await helper.request().post('/ms365-events/import').send({ json: 42 }).expect(400);
+    await helper.request().post('/ms365-events/preview-url').send({ url: ['/me/messages'] }).expect(400);
+    const json = fs.readFileSync(path.join(FIXTURES, 'office365-polling.json'), 'utf8');
+    await helper.request().post('/ms365-events/import').send({ json }).expect(200);
+  });
 });
 
 describe('POST ms365-events/preview-url (poller dialog preview)', () => {
