@@ -260,7 +260,7 @@ export function ceqlToODataFilter(where: string): { filter: string; dateField?: 
   return { filter: parts.join(''), ...(dateField !== undefined ? { dateField } : {}) };
 }
 
-/** Splits `path?query` (a macro cannot hold `?` or `&` that matters: they are looked for outside macros only). */
+/** Splits `path?query`; `&` separates parameters only outside macros and outside CEQL's quoted values. */
 function splitQuery(url: string): { path: string; params: Array<[string, string]> } {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -269,12 +269,14 @@ function splitQuery(url: string): { path: string; params: Array<[string, string]
     const query = url.slice(q + 1);
     let start = 0;
     let i = 0;
+    let quoted = false;
     while (i <= query.length) {
       if (query.startsWith('${', i)) {
         i = macroEnd(query, i, `query "${query}"`);
         continue;
       }
-      if (i === query.length || query[i] === '&') {
+      if (query[i] === "'") quoted = !quoted;
+      if (i === query.length || (query[i] === '&' && !quoted)) {
         const pair = query.slice(start, i);
         if (pair !== '') {
           const eq = pair.indexOf('=');

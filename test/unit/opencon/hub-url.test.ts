@@ -41,6 +41,11 @@ describe('translateHubUrl (Open Connectors hub URL → Graph path)', () => {
     assert.doesNotMatch(r.path, / /);
   });
 
+  it("an & inside a quoted CEQL value stays in the value ('A & B' → subject eq 'A & B', encoded)", () => {
+    const r = translateHubUrl("/hubs/general/messages?where=Subject = 'A & B'&pageSize=5", 'outlookemail');
+    assert.equal(r.path, "/me/messages?$filter=subject%20eq%20'A%20%26%20B'&$top=5");
+  });
+
   it('pageSize → $top, orderBy → $orderby with Graph names', () => {
     const r = translateHubUrl("/hubs/general/messages?where=ReceivedDateTime>='${gmtDate:yyyy-MM-dd'T'HH:mm:ssXXX}'&pageSize=50&orderBy=ReceivedDateTime desc", 'outlookemail');
     assert.equal(decodeURIComponent(r.path), "/me/messages?$filter=receivedDateTime ge ${gmtDate:yyyy-MM-dd'T'HH:mm:ssXXX}&$top=50&$orderby=receivedDateTime desc");
