@@ -7,8 +7,8 @@
  *   {"op":"add","seq":N,"n":{notification},"state":"queued"|"given-up",...}   a notification enters
  *   {"op":"ok","seq":N}                                                       delivered (2xx): it leaves
  *   {"op":"gaveup","seq":N,"attempts":A,"at":ms,"error":"..."}                retries exhausted
- * `ok`/`gaveup` are written without waiting for a sync: losing one in a crash means a redelivery (the receiver
- * de-duplicates on `message.eventId`), never a loss. A torn last line (crash mid-write) is skipped on open; the
+ * `ok`/`gaveup` are written without waiting for a sync, batched (with the next synced write or after 20 ms):
+ * losing one in a crash means a redelivery (the receiver de-duplicates on `message.eventId`), never a loss. A torn last line (crash mid-write) is skipped on open; the
  * file is rewritten with the live records (compaction) on open and whenever dead records outnumber live ones by
  * COMPACT_MIN_RECORDS. It never contains the signature key (only the unsigned body is stored).
  *
@@ -63,6 +63,8 @@ export interface OutboxOptions {
 
 const COMPACT_MIN_RECORDS = 1000;
 const DEFAULT_MAX_RESIDENT_BYTES = 16 * 1024 * 1024;
+/** How long an unsynced record (delivered, given up) may wait for company before it is written. */
+const LAZY_WRITE_MS = 20;
 
 interface Pending {
   text: string;
@@ -88,6 +90,7 @@ export class Outbox {
   private pending: Pending[] = [];
   private pendingSync: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private flushScheduled = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(
@@ -211,6 +214,8 @@ export class Outbox {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     await this.chain.catch(() => undefined);
     await this.handle?.close();
     this.handle = undefined;
@@ -258,17 +263,35 @@ export class Outbox {
     this.assertOpen();
     this.pending.push(...lines);
     this.records += lines.length;
-    const done = sync ? new Promise<void>((resolve, reject) => this.pendingSync.push({ resolve, reject })) : Promise.resolve();
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.chain = this.chain.then(() => this.writePending());
+    if (!sync) {
+      // Delivered/given-up records ride along with the next synced write, or go out after LAZY_WRITE_MS.
+      if (!this.flushScheduled && !this.lazyTimer) {
+        this.lazyTimer = setTimeout(() => {
+          this.lazyTimer = undefined;
+          this.scheduleWrite();
+        }, LAZY_WRITE_MS);
+        this.lazyTimer.unref();
+      }
+      return Promise.resolve();
     }
+    const done = new Promise<void>((resolve, reject) => this.pendingSync.push({ resolve, reject }));
+    this.scheduleWrite();
     return done;
+  }
+
+  private scheduleWrite(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    this.chain = this.chain.then(() => this.writePending());
   }
 
   /** One write (and one sync when anyone waits for it) for everything appended since the last one. */
   private async writePending(): Promise<void> {
     this.flushScheduled = false;
+    if (this.lazyTimer) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
     const lines = this.pending;
     const waiting = this.pendingSync;
     this.pending = [];
