@@ -5,8 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
-import type { NodeDef } from 'node-red';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { subscriptionsOf } from '../../../src/simulator/subscriptions';
 import { helper, allNodes, useNodeRed } from '../../support/node-red-helper';
 import { useSimulator } from '../../support/simulator';
 import { waitFor } from '../../support/connector';
@@ -64,4 +68,89 @@ describe('imported Open Connectors flows load and authenticate against the simul
       assert.equal(sim().state.accessTokens.check(`Bearer ${token}`).ok, true);
     });
   }
+});
+
+describe('imported microsoftgraph webhook instance produces events end to end', function () {
+  this.timeout(30_000);
+  useNodeRed();
+  const sim = useSimulator();
+  let nodeApp: Express | undefined;
+  const capture = (RED: NodeAPI): void => {
+    nodeApp = RED.httpNode as unknown as Express;
+  };
+  const received: Array<Record<string, unknown>> = [];
+  let front: http.Server;
+  let receiver: http.Server;
+  const listen = async (server: http.Server): Promise<string> => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  let frontUrl = '';
+  let receiverUrl = '';
+
+  before(async () => {
+    // Microsoft (the simulator) reaches Node-RED's HTTP node root through this loopback server.
+    front = http.createServer((req, res) => {
+      if (nodeApp === undefined) {
+        res.statusCode = 503;
+        res.end();
+        return;
+      }
+      nodeApp(req as never, res as never);
+    });
+    // The Open Connectors callback receiver.
+    receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        try {
+          received.push(JSON.parse(body) as Record<string, unknown>);
+        } catch {
+          /* ignored: the assertion below fails if nothing parses */
+        }
+        res.statusCode = 200;
+        res.end('{}');
+      });
+    });
+    frontUrl = await listen(front);
+    receiverUrl = `${await listen(receiver)}/events`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => front.close(() => resolve()));
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
+
+  it('microsoftgraph-webhooks.json: subscription on the default calendar; a new event reaches the debug node and the callback URL', async () => {
+    const { flow } = importInstance(fs.readFileSync(path.join(FIXTURES, 'microsoftgraph-webhooks.json'), 'utf8'), {
+      authorityHost: sim().authorityHost,
+      graphBaseUrl: sim().graphBaseUrl,
+      tenant: sim().state.tenantId,
+      grantType: 'client_credentials',
+      userId: sim().state.defaultUser.id,
+      notificationUrl: frontUrl,
+    });
+    const callback = flow.find((n) => n.type === 'ms365-callback-out');
+    assert.ok(callback, 'notifications enabled → a callback-out');
+    assert.equal(callback.url, 'https://mycoolapp.com/events');
+    callback.url = receiverUrl; // no network beyond loopback in tests
+    const { nodes, credentials } = splitCredentials(flow);
+    const connectorId = flow.find((n) => n.type === 'ms365-connector')?.id ?? '';
+    credentials[connectorId] = { clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET };
+    await helper.load([capture, ...allNodes, ...coreNodes], nodes, credentials);
+    const debugId = flow.find((n) => n.type === 'debug')?.id ?? '';
+    const atDebug: Array<{ topic?: string; payload?: { eventType?: string; objectId?: string } }> = [];
+    helper.getNode(debugId).on('input', (msg: NodeMessage) => atDebug.push(msg as unknown as (typeof atDebug)[number]));
+
+    await waitFor('subscription created', () => subscriptionsOf(sim().state).all.size === 1 || undefined, 10_000);
+    const [sub] = [...subscriptionsOf(sim().state).all.values()];
+    assert.match(sub.resource, /events$/);
+    const created = sim().state.graph.store.createEvent(sim().state.defaultUser.id, { subject: 'Imported flow works' });
+
+    const msg = await waitFor('CREATED at the debug node', () => atDebug.find((m) => m.payload?.eventType === 'CREATED'), 10_000);
+    assert.equal(msg.topic, 'microsoftgraph/events/CREATED');
+    assert.equal(msg.payload?.objectId, created.id);
+    const body = await waitFor('callback delivered', () => received.find((b) => JSON.stringify(b).includes(String(created.id))), 15_000);
+    const message = body.message as { events?: Array<{ eventType?: string }> };
+    assert.equal(message.events?.[0]?.eventType, 'CREATED');
+  });
 });
