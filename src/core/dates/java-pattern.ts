@@ -293,7 +293,8 @@ function fieldRegex(token: { letter: string; count: number }, nextIsNumber: bool
   if (letter === 'S') return nextIsNumber ? `(\\d{${count}})` : '(\\d+)';
   if (letter === 'y' && count === 2) return '(\\d{2})';
   // Java: a numeric field directly followed by another numeric field takes exactly its run length (yyyyMMdd).
-  return nextIsNumber ? `(\\d{${count}})` : '([+-]?\\d+)';
+  if (nextIsNumber) return `(\\d{${count}})`;
+  return letter === 'y' || letter === 'Y' ? '([+-]?\\d+)' : '(\\d+)';
 }
 
 function invalid(text: string, pattern: string, why: string): Ms365Error {

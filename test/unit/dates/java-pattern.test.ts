@@ -206,3 +206,11 @@ describe('formatJavaDate and the global moment locale', () => {
     }
   });
 });
+
+describe('parseJavaDate strictness', () => {
+  it('parseJavaDate: a sign is accepted only on the year; single-digit fields work with separators', () => {
+    assert.equal(iso(parseJavaDate('2020-3-4 5:06', 'yyyy-M-d H:mm')), '2020-03-04T05:06:00.000Z');
+    assert.throws(() => parseJavaDate('2020--3-04', 'yyyy-MM-dd'), invalidDate);
+    assert.throws(() => parseJavaDate('2020-03-00', 'yyyy-MM-dd'), invalidDate);
+  });
+});
