@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { importInstance, legacyPollerUrls } from '../../../src/core/opencon/instance-import';
+import { translateHubUrl } from '../../../src/core/opencon/hub-url';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'open-connectors');
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -145,6 +146,16 @@ describe('importInstance (Open Connectors instance → flow)', () => {
     assert.ok(!JSON.stringify(plain).includes('s1gn-k3y-VALUE'));
     assert.ok(!JSON.stringify([unmapped, warnings]).includes('s1gn-k3y-VALUE'));
     assert.equal(byType(flow, 'ms365-poller')[0].interval, 1);
+  });
+
+  it('legacy event.poller.urls lines in an instance → poller configuration whose url translates to Graph', () => {
+    const line = "messages|/hubs/general/messages?where=LastModifiedDateTime>=${date}||LastModifiedDateTime|yyyy-MM-dd'T'HH:mm:ssXXX|GMT|ReceivedDateTime|yyyy-MM-dd'T'HH:mm:ssXXX|GMT";
+    const body = { element: { key: 'outlookemail' }, configuration: { 'event.vendor.type': 'polling', 'event.poller.urls': line } };
+    const { flow } = importInstance(JSON.stringify(body));
+    const config = JSON.parse(byType(flow, 'ms365-poller')[0].configuration as string);
+    assert.equal(config.messages.url, '/hubs/general/messages?where=LastModifiedDateTime>=${date}');
+    assert.equal(config.messages.datesConfiguration.updatedDateTimezone, 'GMT');
+    assert.equal(translateHubUrl(config.messages.url, 'outlookemail').path, '/me/messages?$filter=lastModifiedDateTime%20ge%20${date}');
   });
 
   it('ms365-events import CLI: writes flow JSON; malformed input → one stderr line, exit code 2', () => {
