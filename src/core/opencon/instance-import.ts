@@ -46,11 +46,15 @@ export function parseJsonWithPosition(text: string, what = 'instance JSON'): unk
     const before = text.slice(0, offset).split('\n');
     const line = before.length;
     const column = before[before.length - 1].length + 1;
-    const found = offset >= text.length ? 'end of input' : JSON.stringify(text.slice(offset, offset + 20).split('\n')[0]);
+    // Never quote a secret's value back (the error reaches a terminal, a log or the editor).
+    const secretValue = /(secret|signature\.key|code|token|password)"\s*:\s*$/i.test(before[before.length - 1]);
+    const found =
+      offset >= text.length ? 'end of input' : secretValue ? 'the value of a secret' : JSON.stringify(text.slice(offset, offset + 20).split('\n')[0]);
     const reason = message
       .replace(/\s*in JSON at position \d+.*$/s, '')
       .replace(/\s*\(line \d+ column \d+\)/, '')
-      .replace(/, "[\s\S]*" is not valid JSON$/, '');
+      // V8 quotes the text around the error ("..."x": y"... is not valid JSON): our own "near" replaces it.
+      .replace(/,\s*(\.\.\.)?"[\s\S]*$/, '');
     throw new Ms365Error('invalid_json', `invalid ${what} at line ${line}, column ${column} (near ${found}): ${reason}`);
   }
 }

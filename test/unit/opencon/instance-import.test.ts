@@ -73,6 +73,15 @@ describe('importInstance (Open Connectors instance → flow)', () => {
     });
   });
 
+  it('invalid JSON at a secret value → the error gives line and column but never the value', () => {
+    const text = '{\n  "configuration": {\n    "oauth.api.secret": s3cr3t-VALUE,\n  }\n}';
+    assert.throws(() => importInstance(text), (err: Error) => {
+      assert.match(err.message, /line 3, column 25 \(near the value of a secret\)/);
+      assert.ok(!err.message.includes('s3cr3t'));
+      return true;
+    });
+  });
+
   it('unknown element key → error naming element.key', () => {
     assert.throws(() => importInstance('{"element":{"key":"gmail"}}'), /element\.key: "gmail": expected one of/);
   });
