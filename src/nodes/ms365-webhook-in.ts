@@ -85,6 +85,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
+/**
+ * A body some middleware already read (Node-RED's HTTP node app parses JSON and form bodies before routes run):
+ * its text, re-serialized when it was parsed; undefined when the stream is still ours to read.
+ */
+function alreadyParsed(req: Request): Buffer | undefined {
+  const consumed = (req as unknown as { _body?: boolean })._body === true || req.readableEnded;
+  if (!consumed) return undefined;
+  const body: unknown = req.body;
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  return Buffer.from(JSON.stringify(body ?? null), 'utf8');
+}
+
 function removeRoute(RED: NodeAPI, path: string): void {
   const app = RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } };
   const stack = app._router?.stack;
@@ -237,7 +250,7 @@ export = function register(RED: NodeAPI): void {
       }
       let body: Buffer | undefined;
       try {
-        body = req.body !== undefined && Buffer.isBuffer(req.body) ? req.body : await readBody(req, MAX_BODY_BYTES);
+        body = alreadyParsed(req) ?? (await readBody(req, MAX_BODY_BYTES));
       } catch {
         res.status(400).end();
         return;

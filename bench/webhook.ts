@@ -1,0 +1,160 @@
+/**
+ * bench/webhook: ms365-webhook-in against the flow a user would otherwise wire by hand (core http in → function
+ * doing the clientState check and the mapping → http response), side by side on the same real Node-RED 4.1 process
+ * (the packed package). Prints, for each: answer latency p50/p99 at a steady offered load (500 notifications/s),
+ * and throughput at saturation (closed loop, 16 in flight), then the ratio.
+ *
+ *   npx tsx bench/webhook.ts [--rate 500] [--seconds 5]
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import axios from 'axios';
+import { startSimulator } from '../src/simulator/server';
+import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../src/simulator/identity';
+import { startNodeRed, waitUntil } from '../test/support/nodered-process';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i === -1 ? fallback : Number(args[i + 1]);
+};
+const RATE = arg('--rate', 500);
+const SECONDS = arg('--seconds', 5);
+const CLIENT_STATE = 'bench-client-state';
+
+function notification(i: number): string {
+  return JSON.stringify({
+    value: [
+      {
+        subscriptionId: 'bench-subscription',
+        subscriptionExpirationDateTime: '2030-01-01T00:00:00.000Z',
+        clientState: CLIENT_STATE,
+        changeType: 'created',
+        resource: `Users/u/Messages/m${i}`,
+        tenantId: 't',
+        resourceData: { '@odata.type': '#Microsoft.Graph.Message', '@odata.id': `Users/u/Messages/m${i}`, '@odata.etag': `W/"${i}"`, id: `m${i}` },
+      },
+    ],
+  });
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const client = axios.create({ httpAgent: agent, validateStatus: () => true, headers: { 'Content-Type': 'application/json' } });
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
+}
+
+async function steady(url: string): Promise<{ p50: number; p99: number; max: number; errors: number; sent: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = RATE * SECONDS;
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const t0 = performance.now();
+    pending.push(
+      client.post(url, notification(i)).then(
+        (res) => {
+          latencies.push(performance.now() - t0);
+          if (res.status !== 202 && res.status !== 200) {
+            errors += 1;
+            if (errors === 1) console.error(`first error from ${url}: ${res.status} ${String(res.data).slice(0, 200)}`);
+          }
+        },
+        () => {
+          errors += 1;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1], errors, sent: total };
+}
+
+async function saturation(url: string, seconds = 3, inFlight = 16): Promise<number> {
+  let done = 0;
+  const end = performance.now() + seconds * 1000;
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        await client.post(url, notification((i += 1))).catch(() => undefined);
+        done += 1;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+async function main(): Promise<void> {
+  const sim = await startSimulator();
+  const nr = await startNodeRed({ version: 4 });
+  try {
+    await waitUntil('first flow start', () => /Started flows/.test(nr.log()));
+    const tab = 'bench';
+    await nr.deploy([
+      { id: tab, type: 'tab', label: 'bench' },
+      {
+        id: 'conn', type: 'ms365-connector', name: 'bench', elementKey: 'outlookemail', tenant: sim.state.tenantId,
+        grantType: 'client_credentials', scope: '', callbackUrl: '', authorityHost: sim.authorityHost, graphBaseUrl: sim.graphBaseUrl,
+        userId: sim.state.defaultUser.id, tags: '', credentials: { clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET },
+      },
+      {
+        id: 'ours', type: 'ms365-webhook-in', z: tab, connector: 'conn', path: '/bench/ours', notificationUrl: '', subscriptions: '[]',
+        fetchResource: false, credentials: { clientState: CLIENT_STATE }, wires: [['sink1'], []],
+      },
+      { id: 'sink1', type: 'function', z: tab, func: 'return null;', outputs: 1, wires: [[]] },
+      { id: 'hin', type: 'http in', z: tab, url: '/bench/hand', method: 'post', upload: false, wires: [['hfn']] },
+      {
+        id: 'hfn', type: 'function', z: tab, outputs: 2, wires: [['hres'], ['sink2']],
+        func: [
+          `const expected = ${JSON.stringify(CLIENT_STATE)};`,
+          'const items = (msg.payload && msg.payload.value) || [];',
+          'const events = [];',
+          'for (const n of items) {',
+          '  if (n.clientState !== expected) continue;',
+          "  const type = { created: 'CREATED', updated: 'UPDATED', deleted: 'DELETED' }[n.changeType] || 'UNKNOWN';",
+          "  events.push({ payload: { eventType: type, objectType: 'messages', objectId: n.resourceData && n.resourceData.id, source: 'webhook', raw: n } });",
+          '}',
+          'msg.statusCode = 202; msg.payload = "";',
+          'return [msg, events];',
+        ].join('\n'),
+      },
+      { id: 'hres', type: 'http response', z: tab, statusCode: '', wires: [] },
+      { id: 'sink2', type: 'function', z: tab, func: 'return null;', outputs: 1, wires: [[]] },
+    ]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const ours = `${nr.url}bench/ours`;
+    const hand = `${nr.url}bench/hand`;
+    // Warm up both.
+    await steady(ours).catch(() => undefined);
+    const results: Record<string, { p50: number; p99: number; max: number; errors: number; sent: number; saturated: number }> = {};
+    for (const [name, url] of [['ms365-webhook-in', ours], ['hand-wired http in → function → http response', hand]] as const) {
+      const s = await steady(url);
+      const saturated = await saturation(url);
+      results[name] = { ...s, saturated };
+    }
+    console.log(`bench/webhook: Node-RED ${nr.version} (Node ${process.version}), offered ${RATE}/s for ${SECONDS} s, then closed loop 16 in flight for 3 s`);
+    for (const [name, r] of Object.entries(results)) {
+      console.log(
+        `  ${name.padEnd(48)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(1)} ms  errors ${r.errors}/${r.sent}  saturated ${r.saturated.toFixed(0)} notifications/s`,
+      );
+    }
+    const [a, b] = Object.values(results);
+    console.log(`  throughput ratio (ours / hand-wired): ${(a.saturated / b.saturated).toFixed(2)}x`);
+  } finally {
+    await nr.dispose();
+    await sim.close();
+    agent.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
