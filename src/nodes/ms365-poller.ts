@@ -1,13 +1,166 @@
 /**
- * Node-RED adapter for `ms365-poller` (placeholder until its issue is done): it loads, shows in the palette and
- * says in its status that it does nothing yet.
+ * Node-RED adapter for `ms365-poller` (CONTRACT "ms365-poller"): a one-shot timer re-armed after each poll (polls
+ * never overlap, STYLE.md §3), one message per event, the cursor of each resource in node context written only after
+ * that round's events were sent (a crash re-emits at most one round; a restart misses nothing). The engines live in
+ * `core/changes`, the configuration rules in `core/opencon/poller-config`.
  */
-import type { NodeAPI, Node, NodeDef } from 'node-red';
+import { randomUUID } from 'node:crypto';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { eventTopic } from '../core/events';
+import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
+import { pollResource, type PollerCursor } from '../core/changes';
+import { useConnector } from './shared/use-connector';
+
+interface PollerDef extends NodeDef {
+  connector: string;
+  interval: number | string;
+  timezone: string;
+  configuration: string | Record<string, unknown>;
+  pollOnStart: boolean | string;
+}
+
+const MIN_INTERVAL_MS = 1000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Minutes (fractions allowed) → ms, clamped to a 1 s floor and setTimeout's limit. */
+function intervalMs(minutes: unknown): number {
+  const n = Number(minutes === '' || minutes === undefined ? 15 : minutes);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`interval ${JSON.stringify(minutes)} must be a positive number of minutes`);
+  return Math.min(MAX_TIMER_MS, Math.max(MIN_INTERVAL_MS, Math.round(n * 60_000)));
+}
+
+function hhmmss(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
 
 export = function register(RED: NodeAPI): void {
-  function Ms365Node(this: Node, config: NodeDef) {
-    RED.nodes.createNode(this, config);
-    this.status({ fill: 'grey', shape: 'ring', text: 'not implemented yet' });
+  function Ms365PollerNode(this: Node, def: PollerDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const connector = useConnector(RED, node, def.connector);
+    if (!connector) return;
+
+    let resources: ResourceConfig[];
+    let every: number;
+    try {
+      every = intervalMs(def.interval);
+      resources = parsePollerConfiguration(def.configuration, {
+        elementKey: connector.elementKey,
+        timezone: def.timezone || 'UTC',
+        mePath: connector.mePath,
+      });
+    } catch (err) {
+      node.status({ fill: 'red', shape: 'ring', text: 'invalid configuration' });
+      node.error(`ms365-poller: ${(err as Error).message}`);
+      return;
+    }
+
+    const context = node.context();
+    const ctxGet = (key: string): Promise<PollerCursor | undefined> =>
+      new Promise((resolve, reject) => context.get(key, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as PollerCursor | undefined))));
+    const ctxSet = (key: string, value: unknown): Promise<void> =>
+      new Promise((resolve, reject) => context.set(key, value, (err?: Error) => (err ? reject(err) : resolve())));
+    const cursorKey = (r: ResourceConfig) => `cursor:${r.objectType}`;
+
+    let timer: NodeJS.Timeout | undefined;
+    let closing = false;
+    let running: Promise<void> | undefined;
+    let pollAgain = false;
+    const abort = new AbortController();
+
+    const arm = () => {
+      if (closing) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void runPoll(), every);
+    };
+
+    /** One poll of every resource, in order. Errors of one resource do not stop the others. */
+    const pollOnce = async (trigger?: NodeMessage): Promise<Error | undefined> => {
+      const pollStart = Date.now();
+      let count = 0;
+      let failure: Error | undefined;
+      node.status({ fill: 'blue', shape: 'dot', text: 'polling' });
+      for (const resource of resources) {
+        if (closing) return undefined;
+        try {
+          const cursor = await ctxGet(cursorKey(resource));
+          const round = await pollResource(
+            { graph: connector.graph, elementKey: connector.elementKey, instanceName: connector.instanceName, pollStart, signal: abort.signal },
+            resource,
+            cursor,
+          );
+          if (closing) return undefined;
+          for (const event of round.events) {
+            node.send({ _msgid: randomUUID(), topic: eventTopic(event), payload: event } as NodeMessage);
+          }
+          count += round.events.length;
+          if (round.resynced) node.warn(`ms365-poller: ${resource.objectType}: delta token expired (410); resynced, emitting only what changed since the last poll`);
+          // Saved only after the events were sent: a crash before this line re-emits this round, never loses it.
+          await ctxSet(cursorKey(resource), round.cursor);
+        } catch (err) {
+          if (closing) return undefined;
+          failure = new Error(`ms365-poller: ${resource.objectType}: ${(err as Error).message}`);
+          // A poll started by a message reports through done(err) (Catch nodes); a timer poll through node.error.
+          if (!trigger) node.error(failure.message, { payload: { objectType: resource.objectType } } as NodeMessage);
+        }
+      }
+      node.status(
+        failure
+          ? { fill: 'red', shape: 'ring', text: `error ${hhmmss(Date.now())}` }
+          : { fill: 'green', shape: 'dot', text: `${hhmmss(pollStart)}: ${count} event${count === 1 ? '' : 's'}` },
+      );
+      return failure;
+    };
+
+    const runPoll = async (trigger?: NodeMessage): Promise<Error | undefined> => {
+      if (running) {
+        pollAgain = true;
+        await running;
+        return undefined;
+      }
+      if (timer) clearTimeout(timer);
+      let result: Error | undefined;
+      running = (async () => {
+        result = await pollOnce(trigger);
+      })();
+      await running;
+      running = undefined;
+      if (pollAgain && !closing) {
+        pollAgain = false;
+        return runPoll();
+      }
+      arm();
+      return result;
+    };
+
+    node.on('input', (msg: NodeMessage & { reset?: unknown }, _send: unknown, done: (err?: Error) => void) => {
+      void (async () => {
+        if (msg.reset === true) {
+          for (const resource of resources) await ctxSet(cursorKey(resource), undefined);
+        }
+        done(await runPoll(msg));
+      })().catch((err: Error) => done(err));
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
+      if (timer) clearTimeout(timer);
+      abort.abort();
+      const finished = running ?? Promise.resolve();
+      const guard = setTimeout(done, 5000);
+      void finished.finally(() => {
+        clearTimeout(guard);
+        done();
+      });
+    });
+
+    const pollOnStart = def.pollOnStart === undefined || def.pollOnStart === true || def.pollOnStart === 'true';
+    if (pollOnStart) setImmediate(() => void runPoll());
+    else {
+      node.status({ fill: 'grey', shape: 'ring', text: 'waiting' });
+      arm();
+    }
   }
-  RED.nodes.registerType('ms365-poller', Ms365Node);
+
+  RED.nodes.registerType('ms365-poller', Ms365PollerNode);
 };

@@ -1,0 +1,120 @@
+/**
+ * The delta engine (`reference/graph.md` §5): messages per folder, calendarView, drive, any `/delta` path.
+ *
+ * - First poll: the starting point. Drive uses `token=latest`; other resources enumerate silently to the
+ *   `@odata.deltaLink` (objects that existed before are not emitted, CONTRACT).
+ * - Later polls: follow the deltaLink; each object once in its last state (merge by id, last wins);
+ *   `@removed` and the drive `deleted` facet → DELETED; otherwise CREATED when the object was created since the
+ *   previous round (within `createdCheckTolerance`), else UPDATED.
+ * - 410 Gone (expired token): resync from `Location` (or a fresh enumeration), emitting only objects modified since
+ *   the last round, so the flow is not flooded with old items. Deletions during the gap cannot be seen (documented).
+ * State: the deltaLink and the time of the last round, a few hundred bytes whatever the mailbox size.
+ */
+import { GraphError } from '../graph/client';
+import type { Ms365Event, EventType } from '../events';
+import type { ResourceConfig } from '../opencon/poller-config';
+import { makeEvent, pages, readDate, readField, type EngineContext } from './shared';
+
+export interface DeltaCursor {
+  mode: 'delta';
+  deltaLink: string;
+  /** Start of the last completed round (ms). */
+  syncedAt: number;
+}
+
+export interface RoundResult<C> {
+  events: Ms365Event[];
+  cursor: C;
+  /** Requests made this round. */
+  requests: number;
+  /** Set when the cursor was rebuilt after a 410. */
+  resynced?: boolean;
+}
+
+const DAY = 86_400_000;
+
+function isDrive(url: string): boolean {
+  return /\/root\/delta/i.test(url);
+}
+
+/** The first delta URL: the configured path, plus the calendarView window (first call only) and page size. */
+export function initialDeltaUrl(resource: ResourceConfig, now: number): string {
+  let url = resource.url;
+  const add = (param: string) => (url += (url.includes('?') ? '&' : '?') + param);
+  if (/calendarView\/delta/i.test(url) && !/startDateTime=/i.test(url)) {
+    add(`startDateTime=${new Date(now - 365 * DAY).toISOString()}`);
+    add(`endDateTime=${new Date(now + 730 * DAY).toISOString()}`);
+  }
+  return url;
+}
+
+function preferHeaders(resource: ResourceConfig): Record<string, string> {
+  return { Prefer: `odata.maxpagesize=${resource.pageSize}` };
+}
+
+/** Walk from `url` to the deltaLink; returns the last state per id and the deltaLink. */
+async function walk(ctx: EngineContext, resource: ResourceConfig, url: string): Promise<{ items: Map<string, Record<string, unknown>>; deltaLink: string; requests: number }> {
+  const items = new Map<string, Record<string, unknown>>();
+  let deltaLink: string | undefined;
+  let requests = 0;
+  for await (const page of pages(ctx, url, preferHeaders(resource))) {
+    requests += 1;
+    for (const item of page.value ?? []) {
+      const id = readField(item, resource.idField) ?? item.id;
+      if (typeof id !== 'string' && typeof id !== 'number') continue;
+      items.delete(String(id)); // last wins, and keeps arrival order
+      items.set(String(id), item);
+    }
+    if (page['@odata.deltaLink']) deltaLink = page['@odata.deltaLink'];
+  }
+  if (!deltaLink) throw new GraphError({ status: 500, graphCode: 'noDeltaLink', message: `delta for ${resource.objectType} ended without an @odata.deltaLink` });
+  return { items, deltaLink, requests };
+}
+
+/** Set the starting point: nothing that exists now is emitted. */
+export async function startDelta(ctx: EngineContext, resource: ResourceConfig): Promise<RoundResult<DeltaCursor>> {
+  if (isDrive(resource.url)) {
+    const sep = resource.url.includes('?') ? '&' : '?';
+    const { deltaLink, requests } = await walk(ctx, resource, `${resource.url}${sep}token=latest`);
+    return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart }, requests };
+  }
+  const { deltaLink, requests } = await walk(ctx, resource, initialDeltaUrl(resource, ctx.pollStart));
+  return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart }, requests };
+}
+
+function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, since: number, onlyModifiedSince: boolean): Ms365Event[] {
+  const events: Ms365Event[] = [];
+  const { dates } = resource;
+  for (const [id, item] of items) {
+    if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
+    const removed = item['@removed'] !== undefined || (item.deleted !== undefined && item.deleted !== null);
+    const updated = readDate(item, dates.updatedField ?? 'lastModifiedDateTime', dates.updatedFormat, dates.updatedZone ?? resource.timezone);
+    const created = readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
+    if (onlyModifiedSince && !removed && (updated === undefined || updated < since)) continue;
+    // Delta reports state, not each change (§5): an object created since the previous round started (its delta
+    // token was taken after that instant) is CREATED even if also modified since; created before it, UPDATED.
+    const eventType: EventType = removed ? 'DELETED' : created !== undefined && created >= since ? 'CREATED' : 'UPDATED';
+    const version = removed ? 'removed' : String(item['@odata.etag'] ?? item.eTag ?? item.changeKey ?? updated ?? '');
+    events.push(makeEvent(resource, ctx, item, id, eventType, removed ? ctx.pollStart : updated ?? ctx.pollStart, version));
+  }
+  return events;
+}
+
+/** One round from `cursor`. */
+export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cursor: DeltaCursor): Promise<RoundResult<DeltaCursor>> {
+  try {
+    const { items, deltaLink, requests } = await walk(ctx, resource, cursor.deltaLink);
+    return { events: toEvents(ctx, resource, items, cursor.syncedAt, false), cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart }, requests };
+  } catch (err) {
+    if (!(err instanceof GraphError && err.status === 410)) throw err;
+    // §5: 410 + Location = start a fresh enumeration there (or from the configured URL).
+    const fresh = err.location ?? (isDrive(resource.url) ? resource.url : initialDeltaUrl(resource, ctx.pollStart));
+    const { items, deltaLink, requests } = await walk(ctx, resource, fresh);
+    return {
+      events: toEvents(ctx, resource, items, cursor.syncedAt, true),
+      cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart },
+      requests: requests + 1,
+      resynced: true,
+    };
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The filter engine: a collection read with `$filter` on a modified date (`reference/graph.md` §6), the Open
+ * Connectors way (`reference/open-connectors.md` §3.2–§3.3), without its lost and repeated events.
+ *
+ * - URL macros are rendered at the last poll's start minus `pollDelay`, minus an overlap window (default 5 min), so
+ *   items that become visible late (Graph's indexing latency, the n8n pitfall of §6) or share a timestamp with the
+ *   boundary are read again; an id-and-date set of what was already emitted inside the window drops the repeats.
+ *   The set only holds objects changed inside the window: it does not grow with the mailbox.
+ * - `filterByUpdatedDate` (default true) keeps only objects changed inside the window (client-side, for URLs whose
+ *   filter is coarser or absent); `filterByCurrentDate` leaves objects changed after this poll started to the next.
+ * - CREATED vs UPDATED by the Open Connectors rule with `createdCheckTolerance`. Deletions cannot be seen by a filter.
+ * - The first poll only sets the starting point (no request).
+ */
+import { expandUrlMacros } from '../dates/url-macros';
+import type { ResourceConfig } from '../opencon/poller-config';
+import type { Ms365Event } from '../events';
+import { classify, makeEvent, pages, readDate, readField, type EngineContext } from './shared';
+import type { RoundResult } from './delta-engine';
+
+export interface FilterCursor {
+  mode: 'filter';
+  /** Start of the last completed round (ms). */
+  watermark: number;
+  /** `[objectId|updatedMs, updatedMs]` already emitted inside the overlap window. */
+  seen: Array<[string, number]>;
+  /** Start of the first round: objects changed before it existed before the poller and are not emitted. */
+  startedAt: number;
+}
+
+export const DEFAULT_OVERLAP_MS = 5 * 60_000;
+
+export function startFilter(ctx: EngineContext): RoundResult<FilterCursor> {
+  return { events: [], cursor: { mode: 'filter', watermark: ctx.pollStart, seen: [], startedAt: ctx.pollStart }, requests: 0 };
+}
+
+/** The URL of a round whose window starts at `from` (ms): macros rendered, `$top` = pageSize unless given. */
+export function filterUrl(resource: ResourceConfig, from: number): string {
+  let url = expandUrlMacros(resource.url, from, resource.timezone);
+  if (!/[?&]\$top=/i.test(url)) url += `${url.includes('?') ? '&' : '?'}$top=${resource.pageSize}`;
+  return url;
+}
+
+export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, cursor: FilterCursor, overlapMs = DEFAULT_OVERLAP_MS): Promise<RoundResult<FilterCursor>> {
+  const since = cursor.watermark - resource.pollDelay * 1000;
+  const from = since - overlapMs;
+  const seen = new Set(cursor.seen.map(([key]) => key));
+  const keep: Array<[string, number]> = [];
+  const events: Ms365Event[] = [];
+  const { dates } = resource;
+  const updatedField = dates.updatedField ?? 'lastModifiedDateTime';
+  let requests = 0;
+  for await (const page of pages(ctx, filterUrl(resource, from))) {
+    requests += 1;
+    for (const item of page.value ?? []) {
+      const idValue = readField(item, resource.idField);
+      if (typeof idValue !== 'string' && typeof idValue !== 'number') continue;
+      const id = String(idValue);
+      const updated = readDate(item, updatedField, dates.updatedFormat, dates.updatedZone ?? resource.timezone);
+      if (updated === undefined) continue;
+      if (updated < (cursor.startedAt ?? 0)) continue;
+      if (resource.filterByUpdatedDate && updated < from) continue;
+      if (resource.filterByCurrentDate && updated > ctx.pollStart) continue;
+      const key = `${id}|${updated}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      keep.push([key, updated]);
+      const created = readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
+      events.push(makeEvent(resource, ctx, item, id, classify(created, updated, resource.createdCheckTolerance), updated, String(updated)));
+    }
+  }
+  // Keep only what the next round's window can still return.
+  const nextFrom = ctx.pollStart - resource.pollDelay * 1000 - overlapMs;
+  const retained = [...cursor.seen.filter(([, at]) => at >= nextFrom), ...keep.filter(([, at]) => at >= nextFrom)];
+  return { events, cursor: { mode: 'filter', watermark: ctx.pollStart, seen: retained, startedAt: cursor.startedAt ?? cursor.watermark }, requests };
+}

@@ -1,0 +1,18 @@
+/**
+ * One poll round for one resource, whichever engine it uses: the poller node calls `pollResource` and saves the
+ * returned cursor only after it has sent the events (so a crash re-emits at most one round).
+ */
+import type { ResourceConfig } from '../opencon/poller-config';
+import { pollDelta, startDelta, type DeltaCursor, type RoundResult } from './delta-engine';
+import { pollFilter, startFilter, type FilterCursor } from './filter-engine';
+import type { EngineContext } from './shared';
+
+export type PollerCursor = DeltaCursor | FilterCursor;
+export type { RoundResult, DeltaCursor, FilterCursor, EngineContext };
+
+export async function pollResource(ctx: EngineContext, resource: ResourceConfig, cursor: PollerCursor | undefined): Promise<RoundResult<PollerCursor>> {
+  if (resource.mode === 'delta') {
+    return cursor?.mode === 'delta' ? pollDelta(ctx, resource, cursor) : startDelta(ctx, resource);
+  }
+  return cursor?.mode === 'filter' ? pollFilter(ctx, resource, cursor) : startFilter(ctx);
+}

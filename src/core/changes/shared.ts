@@ -1,0 +1,98 @@
+/**
+ * What both poller engines share: reading configured fields (dotted paths; Open Connectors PascalCase and hub names
+ * fall back to Graph's camelCase), the CREATED / UPDATED rule, the event shape, and paging through
+ * `@odata.nextLink` (`reference/graph.md` §5–§6).
+ */
+import type { GraphClient } from '../graph/client';
+import { changeEventId, isoDate, type EventType, type Ms365Event } from '../events';
+import type { ElementKey } from '../elements';
+import { graphFieldName } from '../opencon/hub-url';
+import { parseDateValue } from '../dates/java-pattern';
+import type { ResourceConfig } from '../opencon/poller-config';
+
+export interface EngineContext {
+  graph: GraphClient;
+  elementKey: ElementKey;
+  instanceName: string;
+  /** When this poll started (ms). */
+  pollStart: number;
+  signal?: AbortSignal;
+}
+
+export interface GraphPage<T = Record<string, unknown>> {
+  value?: T[];
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+}
+
+/** Value at a dotted path; a missing segment is retried case-insensitively and under its Graph name. */
+export function readField(obj: unknown, path: string): unknown {
+  let current: unknown = obj;
+  for (const segment of path.split('.')) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    const record = current as Record<string, unknown>;
+    if (segment in record) {
+      current = record[segment];
+      continue;
+    }
+    const lower = segment.toLowerCase();
+    const graphName = graphFieldName(segment);
+    const key = Object.keys(record).find((k) => k.toLowerCase() === lower || k === graphName || k.toLowerCase() === graphName.toLowerCase());
+    current = key === undefined ? undefined : record[key];
+  }
+  return current;
+}
+
+/** A configured date of an object in ms, or undefined when absent or unreadable. */
+export function readDate(obj: unknown, field: string | undefined, format: string | undefined, zone: string): number | undefined {
+  if (!field) return undefined;
+  const value = readField(obj, field);
+  if (value === undefined || value === null || value === '') return undefined;
+  try {
+    return parseDateValue(value, format, zone);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Open Connectors' rule (§3.3): updated equal to created (within `createdCheckTolerance` seconds) is CREATED,
+ * created before updated is UPDATED. Without a created date the change is UPDATED.
+ */
+export function classify(created: number | undefined, updated: number | undefined, toleranceSeconds: number): EventType {
+  if (created === undefined || updated === undefined) return 'UPDATED';
+  return Math.abs(updated - created) <= toleranceSeconds * 1000 ? 'CREATED' : 'UPDATED';
+}
+
+export function makeEvent(
+  resource: ResourceConfig,
+  ctx: EngineContext,
+  raw: Record<string, unknown>,
+  objectId: string,
+  eventType: EventType,
+  changedAt: number,
+  version: string,
+): Ms365Event {
+  return {
+    eventId: changeEventId('polling', resource.objectType, objectId, eventType, version),
+    eventType,
+    objectType: resource.objectType,
+    objectId,
+    elementKey: ctx.elementKey,
+    instanceName: ctx.instanceName,
+    date: isoDate(changedAt),
+    pollDate: isoDate(ctx.pollStart),
+    source: 'polling',
+    raw,
+  };
+}
+
+/** Every page from `url` on, following `@odata.nextLink` (on the Graph host only: the client enforces it). */
+export async function* pages(ctx: EngineContext, url: string, headers?: Record<string, string>): AsyncGenerator<GraphPage> {
+  let next: string | undefined = url;
+  while (next) {
+    const page: GraphPage = await ctx.graph.get<GraphPage>(next, headers, ctx.signal);
+    yield page;
+    next = page['@odata.deltaLink'] ? undefined : page['@odata.nextLink'];
+  }
+}
