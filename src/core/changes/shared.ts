@@ -48,6 +48,11 @@ export function readDate(obj: unknown, field: string | undefined, format: string
   if (!field) return undefined;
   const value = readField(obj, field);
   if (value === undefined || value === null || value === '') return undefined;
+  // Fast path for Graph's own form (ISO-8601 with Z or an offset) when no pattern is configured.
+  if (!format && typeof value === 'string' && /^\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)$/.test(value)) {
+    const ms = Date.parse(value);
+    if (Number.isFinite(ms)) return ms;
+  }
   try {
     return parseDateValue(value, format, zone);
   } catch {
