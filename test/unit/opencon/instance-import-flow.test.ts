@@ -154,3 +154,54 @@ describe('imported microsoftgraph webhook instance produces events end to end', 
     assert.equal(message.events?.[0]?.eventType, 'CREATED');
   });
 });
+
+describe('imported Open Connectors polling instances produce events', function () {
+  this.timeout(30_000);
+  useNodeRed();
+  const sim = useSimulator();
+
+  const cases: Array<[string, (userId: string) => string]> = [
+    ['outlookemail-polling.json', (u) => String(sim().state.graph.store.createMessage(u, { subject: 'imported outlookemail' }).id)],
+    ['office365-polling.json', (u) => String(sim().state.graph.store.createMessage(u, { subject: 'imported office365' }).id)],
+    ['onedrivev2-polling.json', (u) => String(sim().state.graph.store.createDriveItem(u, { name: 'imported.txt' }).id)],
+  ];
+  for (const [file, change] of cases) {
+    it(`${file}: after the starting point, a new object comes out of the imported poller as one CREATED event`, async () => {
+      const user = sim().state.defaultUser.id;
+      const { flow } = importInstance(fs.readFileSync(path.join(FIXTURES, file), 'utf8'), {
+        authorityHost: sim().authorityHost,
+        graphBaseUrl: sim().graphBaseUrl,
+        tenant: sim().state.tenantId,
+        grantType: 'client_credentials',
+        userId: user,
+      });
+      const { nodes, credentials } = splitCredentials(flow);
+      const connectorDef = flow.find((n) => n.type === 'ms365-connector') as FlowNode;
+      const pollerDef = nodes.find((n) => n.type === 'ms365-poller') as NodeDef & { wires: string[][]; pollOnStart?: boolean };
+      credentials[connectorDef.id] = { clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET };
+      pollerDef.pollOnStart = false;
+      pollerDef.wires = [['sink']];
+      await helper.load([...allNodes, ...coreNodes], [...nodes, { id: 'sink', type: 'helper' } as unknown as NodeDef], credentials);
+      const received: Array<{ eventType: string; objectId: string }> = [];
+      helper.getNode('sink').on('input', (msg: NodeMessage) => received.push(msg.payload as { eventType: string; objectId: string }));
+      const poller = helper.getNode(pollerDef.id);
+      const pollOnce = () =>
+        new Promise<void>((resolve) => {
+          const emitter = poller as unknown as NodeJS.EventEmitter;
+          const onStatus = (call: { args: Array<{ text?: string }> }) => {
+            if (!/^\d\d:\d\d:\d\d: \d+ event|^error/.test(call.args[0]?.text ?? '')) return;
+            emitter.removeListener('call:status', onStatus);
+            resolve();
+          };
+          emitter.on('call:status', onStatus);
+          poller.receive({ payload: 'poll' });
+        });
+      await pollOnce();
+      const id = change(user);
+      await pollOnce();
+      const event = await waitFor('the imported poller emits the new object', () => received.find((e) => e.objectId === id));
+      assert.equal(event.eventType, 'CREATED');
+      assert.equal(received.length, 1);
+    });
+  }
+});
