@@ -321,7 +321,17 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
   const FLOW_NODES: Array<{ type: string; node: Record<string, unknown>; invalid: Record<string, string> }> = [
     {
       type: 'ms365-poller',
-      node: { id: 'poll', type: 'ms365-poller', name: 'New mail', connector: 'conn', interval: 15, timezone: 'UTC', configuration: '', pollOnStart: false, wires: [[]] },
+      node: {
+        id: 'poll',
+        type: 'ms365-poller',
+        name: 'New mail',
+        connector: 'conn',
+        interval: 15,
+        timezone: 'UTC',
+        configuration: JSON.stringify({ messages: { url: '/me/mailFolders/inbox/messages/delta', idField: 'id' } }, null, 2),
+        pollOnStart: false,
+        wires: [[]],
+      },
       invalid: { connector: '_ADD_', interval: 'abc', configuration: '{"messages": {' },
     },
     {
