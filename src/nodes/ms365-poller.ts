@@ -10,6 +10,7 @@ import { eventTopic } from '../core/events';
 import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
 import { pollResource, type PollerCursor } from '../core/changes';
 import { useConnector } from './shared/use-connector';
+import { nodeContextStore } from './shared/node-context';
 
 interface PollerDef extends NodeDef {
   connector: string;
@@ -55,11 +56,9 @@ export = function register(RED: NodeAPI): void {
       return;
     }
 
-    const context = node.context();
-    const ctxGet = (key: string): Promise<PollerCursor | undefined> =>
-      new Promise((resolve, reject) => context.get(key, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as PollerCursor | undefined))));
-    const ctxSet = (key: string, value: unknown): Promise<void> =>
-      new Promise((resolve, reject) => context.set(key, value, (err?: Error) => (err ? reject(err) : resolve())));
+    const store = nodeContextStore(node);
+    const ctxGet = (key: string) => store.get<PollerCursor>(key);
+    const ctxSet = store.set;
     const cursorKey = (r: ResourceConfig) => `cursor:${r.objectType}`;
 
     let timer: NodeJS.Timeout | undefined;

@@ -23,6 +23,7 @@ import { BoundedSet } from '../core/webhooks/bounded-set';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from '../core/webhooks/subscription-manager';
 import { driveChangesSince, latestDriveCursor, type DriveCursor } from '../core/webhooks/drive-changes';
 import { useConnector } from './shared/use-connector';
+import { nodeContextStore } from './shared/node-context';
 import { installationSecret } from './shared/connector-token-store';
 import type { ConnectorNode } from './shared/connector-api';
 
@@ -144,11 +145,9 @@ export = function register(RED: NodeAPI): void {
       (typeof node.credentials?.clientState === 'string' && node.credentials.clientState) || createHmac('sha256', installationSecret(RED)).update(`ms365-webhook-in clientState ${node.id}`).digest('hex');
     const fetchResource = def.fetchResource === undefined || def.fetchResource === true || def.fetchResource === 'true';
     const notificationUrl = `${String(def.notificationUrl ?? '').replace(/\/+$/, '')}${path}`;
-    const context = node.context();
-    const ctxGet = <T>(key: string): Promise<T | undefined> =>
-      new Promise((resolve, reject) => context.get(key, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as T | undefined))));
-    const ctxSet = (key: string, value: unknown): Promise<void> =>
-      new Promise((resolve, reject) => context.set(key, value, (err?: Error) => (err ? reject(err) : resolve())));
+    const store = nodeContextStore(node);
+    const ctxGet = store.get;
+    const ctxSet = store.set;
 
     const seen = new BoundedSet(10_000);
     let mismatches = 0;
