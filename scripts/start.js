@@ -54,6 +54,9 @@ async function main() {
   }, null, 2)};\n`);
 
   const firstRun = !fs.existsSync(path.join(userDir, 'flows.json'));
+  // The simulated tenant starts empty on every run: the demo nodes' stored state (poller cursor with delta links,
+  // webhook subscriptions) belongs to the last run's tenant, possibly on another port, so it starts fresh too.
+  for (const id of ['demo-poller', 'demo-webhook']) fs.rmSync(path.join(userDir, 'context', 'ms365demo', `${id}.json`), { force: true });
   const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', settingsFile], {
     cwd: userDir,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -87,7 +90,7 @@ async function main() {
     }
   });
 
-  // Wait for the admin API, then deploy the demo flow on first run.
+  // Wait for the admin API, then deploy the demo flow.
   const deadline = Date.now() + 60000;
   for (;;) {
     const ok = await fetch(`${editorUrl}settings`).then((r) => r.ok).catch(() => false);
@@ -95,8 +98,13 @@ async function main() {
     if (Date.now() > deadline) throw new Error('Node-RED did not start within 60 s');
     await new Promise((r) => setTimeout(r, 250));
   }
-  if (firstRun) {
-    const flows = demoFlow({
+  // The demo nodes point at this run's simulator and receiver (ports may differ from the last run): deployed on
+  // first run, and on later runs refreshed in place when they are still there (other nodes are left as they are;
+  // nodes sent without credentials keep their stored ones).
+  const current = firstRun ? [] : await fetch(`${editorUrl}flows`).then((r) => (r.ok ? r.json() : [])).catch(() => []);
+  const hasDemo = Array.isArray(current) && current.some((n) => n && n.id === 'demo-conn');
+  if (firstRun || hasDemo) {
+    const demo = demoFlow({
       sim,
       clientId: SIM_CLIENT_ID,
       clientSecret: SIM_CLIENT_SECRET,
@@ -104,12 +112,14 @@ async function main() {
       receiverUrl: `http://127.0.0.1:${receiverPort}/events`,
       nodeRedUrl: editorUrl,
     });
+    const demoIds = new Set(demo.map((n) => n.id));
+    const flows = firstRun ? demo : [...current.filter((n) => !demoIds.has(n.id)), ...demo];
     const res = await fetch(`${editorUrl}flows`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
       body: JSON.stringify(flows),
     });
-    log(res.ok ? 'demo flow deployed' : `demo flow deploy failed: ${res.status} ${await res.text()}`);
+    log(res.ok ? (firstRun ? 'demo flow deployed' : 'demo flow pointed at this run\'s simulator and receiver') : `demo flow deploy failed: ${res.status} ${await res.text()}`);
   }
   log(`Node-RED editor: ${editorUrl}  (open the debug sidebar; Ctrl-C stops everything)`);
 }
