@@ -123,6 +123,27 @@ describe('ms365-poller (node, against the simulator)', function () {
     assert.deepEqual(await poll(), [], 'nothing repeated');
   });
 
+  it('the office365 Open Connectors fixture (hub messages URL, updatedAt*/createdAt* keys, hub date names) emits a new mail CREATED once', async () => {
+    const instance = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'office365-polling.json'), 'utf8'));
+    const { poll } = await loadPoller('office365', instance.configuration['event.poller.configuration']);
+    const before = store().createMessage(user(), { subject: 'before the poller' });
+    // A change in the very millisecond the first poll starts counts as after it (nothing lost): step past it.
+    await waitFor('clock past the last change', () => Date.now() > Date.parse(String(before.lastModifiedDateTime)));
+    await poll();
+    const m = store().createMessage(user(), { subject: 'office365 fixture mail' });
+    assert.deepEqual((await poll()).map((e) => [e.eventType, e.objectType, e.objectId]), [['CREATED', 'messages', m.id]]);
+    assert.deepEqual(await poll(), [], 'nothing repeated');
+  });
+
+  it('the onedrivev2 Open Connectors fixture (no poller configuration: drive delta default) emits a new file CREATED once', async () => {
+    const instance = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'onedrivev2-polling.json'), 'utf8'));
+    const { poll } = await loadPoller('onedrivev2', instance.configuration['event.poller.configuration'] ?? '');
+    await poll();
+    const file = store().createDriveItem(user(), { name: 'fixture.txt', content: 'x' });
+    assert.deepEqual((await poll()).map((e) => [e.eventType, e.objectId]), [['CREATED', file.id]]);
+    assert.deepEqual(await poll(), [], 'nothing repeated');
+  });
+
   it('429 with Retry-After and 503 are retried: the change still comes out once', async () => {
     const { poll } = await loadPoller('outlookemail', '');
     await poll();
