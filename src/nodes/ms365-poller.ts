@@ -65,6 +65,8 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
     let running: Promise<void> | undefined;
     let pollAgain = false;
+    /** `msg.reset` seen: the next round forgets the cursors first (a round already running saves its own at its end). */
+    let resetPending = false;
     const abort = new AbortController();
 
     const arm = () => {
@@ -79,6 +81,10 @@ export = function register(RED: NodeAPI): void {
       let count = 0;
       let failure: Error | undefined;
       node.status({ fill: 'blue', shape: 'dot', text: 'polling' });
+      if (resetPending) {
+        resetPending = false;
+        for (const resource of resources) await ctxSet(cursorKey(resource), undefined);
+      }
       for (const resource of resources) {
         if (closing) return undefined;
         try {
@@ -134,9 +140,8 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessage & { reset?: unknown }, _send: unknown, done: (err?: Error) => void) => {
       void (async () => {
-        if (msg.reset === true) {
-          for (const resource of resources) await ctxSet(cursorKey(resource), undefined);
-        }
+        // Applied at the start of the next round, not here: a round running now would save its cursor over the reset.
+        if (msg.reset === true) resetPending = true;
         done(await runPoll(msg));
       })().catch((err: Error) => done(err));
     });
