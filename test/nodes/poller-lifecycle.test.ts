@@ -47,7 +47,8 @@ describe('ms365-poller lifecycle (node, against the simulator)', function () {
 
   it('missing connector: red "no connector" status, one error, and no Graph request ever', async () => {
     const before = graphRequests();
-    await helper.load(allNodes, [{ id: 'p1', type: 'ms365-poller', connector: 'nope', interval: 0.01, timezone: 'UTC', configuration: '', pollOnStart: true, wires: [[]] }]);
+    const flow = [{ id: 'p1', type: 'ms365-poller', connector: 'nope', interval: 0.01, timezone: 'UTC', configuration: '', pollOnStart: true, wires: [[]] }];
+    await helper.load(allNodes, flow);
     const poller = helper.getNode('p1') as unknown as { status: { args: StatusArg[][] }; error: { args: unknown[][] } };
     assert.ok(poller.status.args.some(([s]) => s?.fill === 'red' && s.text === 'no connector'), JSON.stringify(poller.status.args));
     assert.match(String(poller.error.args[0]?.[0]), /Missing Microsoft 365 connector/);
