@@ -5,12 +5,14 @@
  * - URL macros are rendered at the last poll's start minus `pollDelay`, minus an overlap window (default 5 min), so
  *   items that become visible late (Graph's indexing latency, the n8n pitfall of §6) or share a timestamp with the
  *   boundary are read again; an id-and-date set of what was already emitted inside the window drops the repeats.
- *   The set only holds objects changed inside the window: it does not grow with the mailbox.
+ *   The set only holds objects changed inside the window (hashed keys, at most `MAX_SEEN`): it does not grow with
+ *   the mailbox, nor beyond ~47 KiB in a burst (issue 4: state <= 64 KiB per resource).
  * - `filterByUpdatedDate` (default true) keeps only objects changed inside the window (client-side, for URLs whose
  *   filter is coarser or absent); `filterByCurrentDate` leaves objects changed after this poll started to the next.
  * - CREATED vs UPDATED by the Open Connectors rule with `createdCheckTolerance`. Deletions cannot be seen by a filter.
  * - The first poll only sets the starting point (no request).
  */
+import { createHash } from 'node:crypto';
 import { expandUrlMacros } from '../dates/url-macros';
 import type { ResourceConfig } from '../opencon/poller-config';
 import type { Ms365Event } from '../events';
@@ -21,13 +23,35 @@ export interface FilterCursor {
   mode: 'filter';
   /** Start of the last completed round (ms). */
   watermark: number;
-  /** `[objectId|updatedMs, updatedMs]` already emitted inside the overlap window. */
+  /** `[key, updatedMs]` already emitted inside the overlap window; key = `dedupeKey(objectId, updatedMs)`. */
   seen: Array<[string, number]>;
+  /**
+   * Set when more than `MAX_SEEN` changes fell inside one overlap window: objects changed at or before this instant
+   * (ms) are not emitted again (they were, or are late arrivals given up to keep the state bounded).
+   */
+  skipThrough?: number;
   /** Start of the first round: objects changed before it existed before the poller and are not emitted. */
   startedAt: number;
 }
 
 export const DEFAULT_OVERLAP_MS = 5 * 60_000;
+
+/**
+ * At most this many dedupe entries per resource (~31 bytes each in JSON: ~47 KiB, under the 64 KiB per-resource
+ * state budget of issue 4 whatever the burst). Beyond it the oldest are dropped and `skipThrough` moves up.
+ */
+export const MAX_SEEN = 1500;
+
+/** A short, fixed-size key for an object's version: Graph ids are ~150 characters, the hash 12. */
+export function dedupeKey(objectId: string, updatedMs: number): string {
+  return createHash('sha1').update(`${objectId}|${updatedMs}`).digest('base64url').slice(0, 12);
+}
+
+/** Cursors written before keys were hashed held `id|updatedMs`: read them as their hash. */
+function normalizeKey(key: string): string {
+  const bar = key.lastIndexOf('|');
+  return bar < 0 ? key : dedupeKey(key.slice(0, bar), Number(key.slice(bar + 1)));
+}
 
 export function startFilter(ctx: EngineContext): RoundResult<FilterCursor> {
   return { events: [], cursor: { mode: 'filter', watermark: ctx.pollStart, seen: [], startedAt: ctx.pollStart }, requests: 0 };
@@ -43,7 +67,9 @@ export function filterUrl(resource: ResourceConfig, from: number): string {
 export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, cursor: FilterCursor, overlapMs = DEFAULT_OVERLAP_MS): Promise<RoundResult<FilterCursor>> {
   const since = cursor.watermark - resource.pollDelay * 1000;
   const from = since - overlapMs;
-  const seen = new Set(cursor.seen.map(([key]) => key));
+  const previous: Array<[string, number]> = cursor.seen.map(([key, at]) => [normalizeKey(key), at]);
+  const seen = new Set(previous.map(([key]) => key));
+  const skipThrough = cursor.skipThrough ?? -Infinity;
   const keep: Array<[string, number]> = [];
   const events: Ms365Event[] = [];
   const { dates } = resource;
@@ -58,9 +84,10 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
       const updated = readDate(item, updatedField, dates.updatedFormat, dates.updatedZone ?? resource.timezone);
       if (updated === undefined) continue;
       if (updated < (cursor.startedAt ?? 0)) continue;
+      if (updated <= skipThrough) continue;
       if (resource.filterByUpdatedDate && updated < from) continue;
       if (resource.filterByCurrentDate && updated > ctx.pollStart) continue;
-      const key = `${id}|${updated}`;
+      const key = dedupeKey(id, updated);
       if (seen.has(key)) continue;
       seen.add(key);
       keep.push([key, updated]);
@@ -70,6 +97,16 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
   }
   // Keep only what the next round's window can still return.
   const nextFrom = ctx.pollStart - resource.pollDelay * 1000 - overlapMs;
-  const retained = [...cursor.seen.filter(([, at]) => at >= nextFrom), ...keep.filter(([, at]) => at >= nextFrom)];
-  return { events, cursor: { mode: 'filter', watermark: ctx.pollStart, seen: retained, startedAt: cursor.startedAt ?? cursor.watermark }, requests };
+  let retained = [...previous.filter(([, at]) => at >= nextFrom), ...keep.filter(([, at]) => at >= nextFrom)];
+  let nextSkip = skipThrough >= nextFrom ? skipThrough : undefined;
+  if (retained.length > MAX_SEEN) {
+    // Keep the newest; everything at or before the first dropped instant is skipped from now on (never repeated).
+    retained.sort((a, b) => b[1] - a[1]);
+    const cutoff = retained[MAX_SEEN]![1];
+    retained = retained.filter(([, at]) => at > cutoff);
+    nextSkip = Math.max(cutoff, nextSkip ?? -Infinity);
+  }
+  const next: FilterCursor = { mode: 'filter', watermark: ctx.pollStart, seen: retained, startedAt: cursor.startedAt ?? cursor.watermark };
+  if (nextSkip !== undefined) next.skipThrough = nextSkip;
+  return { events, cursor: next, requests };
 }

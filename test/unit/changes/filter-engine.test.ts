@@ -11,6 +11,7 @@ import { MemoryTokenStore } from '../../../src/core/auth/token-store';
 import { GraphClient } from '../../../src/core/graph/client';
 import { APP_ONLY_SCOPE } from '../../../src/core/elements';
 import { pollResource, type PollerCursor, type EngineContext } from '../../../src/core/changes';
+import { MAX_SEEN, dedupeKey } from '../../../src/core/changes/filter-engine';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
 
 describe('filter engine (against the simulator)', function () {
@@ -93,5 +94,47 @@ describe('filter engine (against the simulator)', function () {
     assert.equal(later.events.length, 0);
     assert.equal(later.cursor.mode === 'filter' && later.cursor.seen.length, 0);
     assert.ok(JSON.stringify(later.cursor).length < 200);
+  });
+
+  it('a burst of 3,000 changes inside one window: all emitted once, dedupe state capped at MAX_SEEN and ≤ 64 KiB, nothing repeated', async () => {
+    resource = { ...resource, pageSize: 1000 };
+    sim().state.clock.advance(7_200_000);
+    const { cursor } = await round(undefined);
+    for (let i = 0; i < 3; i += 1) {
+      sim().state.clock.advance(1000);
+      store().createMessages(user(), 1000, { subject: `burst ${i}` });
+    }
+    sim().state.clock.advance(1000);
+    const burst = await round(cursor);
+    assert.equal(burst.events.length, 3000);
+    assert.equal(new Set(burst.events.map((e) => e.objectId)).size, 3000);
+    assert.ok(burst.cursor.mode === 'filter' && burst.cursor.seen.length <= MAX_SEEN);
+    const size = Buffer.byteLength(JSON.stringify(burst.cursor));
+    assert.ok(size <= 64 * 1024, `cursor ${size} bytes`);
+    sim().state.clock.advance(1000);
+    const again = await round(burst.cursor);
+    assert.equal(again.events.length, 0, 'the window re-reads the burst; none repeated');
+    sim().state.clock.advance(1000);
+    const m = store().createMessage(user(), { subject: 'after the burst' });
+    sim().state.clock.advance(1000);
+    const next = await round(again.cursor);
+    assert.deepEqual(next.events.map((e) => e.objectId), [String(m.id)]);
+  });
+
+  it('a cursor written with plain id|date keys is still honored (keys are hashed on read)', async () => {
+    sim().state.clock.advance(7_200_000);
+    const { cursor } = await round(undefined);
+    sim().state.clock.advance(1000);
+    store().createMessage(user(), { subject: 'once' });
+    sim().state.clock.advance(1000);
+    const first = await round(cursor);
+    assert.equal(first.events.length, 1);
+    assert.ok(first.cursor.mode === 'filter');
+    const [event] = first.events;
+    const at = Date.parse(event!.date);
+    assert.deepEqual(first.cursor.seen, [[dedupeKey(event!.objectId, at), at]]);
+    const legacy: PollerCursor = { ...first.cursor, seen: [[`${event!.objectId}|${at}`, at]] };
+    sim().state.clock.advance(1000);
+    assert.equal((await round(legacy)).events.length, 0);
   });
 });
