@@ -197,7 +197,13 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
   /** Deploys with the Deploy button: the admin API must accept the flows (200), with no "not properly configured" prompt. */
   async function deploy(): Promise<void> {
     const posted = page.waitForResponse((r) => /\/flows$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST', { timeout: 20_000 });
-    await page.locator('#red-ui-header-button-deploy').click();
+    // Under load the header shade of the previous action can still be fading out and catch the click: wait for it,
+    // and if the click is still intercepted, invoke the same editor action the button runs.
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+    await page
+      .locator('#red-ui-header-button-deploy')
+      .click({ timeout: 10_000 })
+      .catch(() => page.evaluate('RED.actions.invoke("core:deploy-flows")'));
     const result = await until('the deploy to finish', async () => {
       const prompt = page.locator('.red-ui-notification', { hasText: /not properly configured|unknown type|invalid/i });
       if (await prompt.count()) {
