@@ -12,7 +12,18 @@ export type { RoundResult, DeltaCursor, FilterCursor, EngineContext };
 
 export async function pollResource(ctx: EngineContext, resource: ResourceConfig, cursor: PollerCursor | undefined): Promise<RoundResult<PollerCursor>> {
   if (resource.mode === 'delta') {
-    return cursor?.mode === 'delta' ? pollDelta(ctx, resource, cursor) : startDelta(ctx, resource);
+    // A deltaLink from another Graph host (the connector's graphBaseUrl changed) would be refused by the client
+    // forever: start again from here, as a new poller would.
+    const usable = cursor?.mode === 'delta' && sameOrigin(cursor.deltaLink, ctx.graph.baseUrl);
+    return usable ? pollDelta(ctx, resource, cursor as DeltaCursor) : startDelta(ctx, resource);
   }
   return cursor?.mode === 'filter' ? pollFilter(ctx, resource, cursor) : startFilter(ctx);
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a, b).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
 }
