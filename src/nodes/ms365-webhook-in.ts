@@ -21,7 +21,9 @@ import {
 } from '../core/webhooks/notifications';
 import { BoundedSet } from '../core/webhooks/bounded-set';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from '../core/webhooks/subscription-manager';
-import { driveChangesSince, latestDriveCursor, type DriveCursor } from '../core/webhooks/drive-changes';
+import { startDelta, pollDelta, type DeltaCursor } from '../core/changes/delta-engine';
+import type { EngineContext } from '../core/changes/shared';
+import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
 import { useConnector } from './shared/use-connector';
 import { nodeContextStore } from './shared/node-context';
 import { installationSecret } from './shared/connector-token-store';
@@ -154,7 +156,7 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
     let received = 0;
     const abort = new AbortController();
-    const driveCursors = new Map<string, DriveCursor>();
+    const driveCursors = new Map<string, DeltaCursor>();
 
     const show = (fill: 'green' | 'yellow' | 'red' | 'grey', text: string) => node.status({ fill, shape: fill === 'green' ? 'dot' : 'ring', text });
     const sendEvent = (event: Ms365Event) => node.send([{ topic: eventTopic(event), payload: event, _msgid: randomUUID() } as NodeMessage, null]);
@@ -177,10 +179,25 @@ export = function register(RED: NodeAPI): void {
       onRecreated: (record) => void catchUp(record.resource),
     });
 
-    /** Drive resources: (re)start a delta cursor at "now" unless one is kept from before a restart. */
-    const ensureDriveCursor = async (resource: string): Promise<DriveCursor> => {
-      let cursor = driveCursors.get(resource) ?? (await ctxGet<Record<string, DriveCursor>>('driveCursors'))?.[resource];
-      if (!cursor) cursor = await latestDriveCursor(connector.graph, resource);
+    /**
+     * Drive notifications name no item (graph.md §2.1): the poller's delta engine resolves them. One drive delta
+     * resource per subscribed drive root, its cursor in context (started at `token=latest`: nothing old replayed).
+     */
+    const driveResource = (resource: string): ResourceConfig =>
+      parsePollerConfiguration(
+        { driveItems: { url: `/${resource.replace(/^\/+|\/+$/g, '')}/delta`, idField: 'id', mode: 'delta' } },
+        { elementKey: connector.elementKey, timezone: 'UTC', mePath: connector.mePath },
+      )[0];
+    const engineContext = (): EngineContext => ({
+      graph: connector.graph,
+      elementKey: connector.elementKey,
+      instanceName: connector.instanceName,
+      pollStart: Date.now(),
+      signal: abort.signal,
+    });
+    const ensureDriveCursor = async (resource: string): Promise<DeltaCursor> => {
+      let cursor = driveCursors.get(resource) ?? (await ctxGet<Record<string, DeltaCursor>>('driveCursors'))?.[resource];
+      if (!cursor) cursor = (await startDelta(engineContext(), driveResource(resource))).cursor;
       driveCursors.set(resource, cursor);
       await ctxSet('driveCursors', Object.fromEntries(driveCursors));
       return cursor;
@@ -189,10 +206,13 @@ export = function register(RED: NodeAPI): void {
     /** Drive notification or catch-up: every change since the cursor, one event per item; cursor saved after sending. */
     const resolveDrive = async (resource: string) => {
       const cursor = await ensureDriveCursor(resource);
-      const changes = await driveChangesSince(connector.graph, resource, cursor, { elementKey: connector.elementKey, instanceName: connector.instanceName });
-      for (const event of changes.events) if (seen.add(event.eventId)) sendEvent(event);
-      if (changes.resynced) sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); restarted from now' });
-      driveCursors.set(resource, changes.cursor);
+      const round = await pollDelta(engineContext(), driveResource(resource), cursor);
+      for (const polled of round.events) {
+        const { pollDate: _pollDate, ...event } = polled;
+        if (seen.add(event.eventId)) sendEvent({ ...event, source: 'webhook' });
+      }
+      if (round.resynced) sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
+      driveCursors.set(resource, round.cursor);
       await ctxSet('driveCursors', Object.fromEntries(driveCursors));
     };
 
