@@ -4,7 +4,7 @@
 // Files named on the command line (`npx mocha test/unit/x.test.ts`) replace the default spec instead of being
 // added to it (mocha merges both otherwise).
 const cliFiles = process.argv.slice(2).filter((a) => !a.startsWith('-') && /\.(ts|js)$/.test(a));
-const defaultSpec = ['test/unit/**/*.test.ts', 'test/nodes/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+const defaultSpec = ['test/unit/**/*.test.ts', 'test/nodes/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/reliability/**/*.test.ts'];
 
 module.exports = {
   require: ['tsx/cjs'],
