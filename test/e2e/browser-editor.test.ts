@@ -411,6 +411,9 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
       await importFlow(page, flow, { x: 300, y: 150 }, { newFlow: true });
       const unknown = await page.evaluate(() => document.querySelectorAll('.red-ui-flow-node-unknown').length);
       assert.equal(unknown, 0, `${file} has nodes of unknown type`);
+      // The import's drop click can land on a node of an example already on the canvas (a comment of the previous
+      // example tab on Node-RED 5) and open its edit tray, which blocks Deploy: close stray trays first.
+      await closeTrays(page);
       await deploy();
       const errors = browser().pageErrors.slice(errorsBefore);
       assert.deepEqual(errors, [], `the editor raised errors: ${errors.join('; ')}`);
