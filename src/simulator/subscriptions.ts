@@ -21,6 +21,8 @@
  *   GET  /_sim/subscriptions/deliveries         delivery log [{url, status, items, at}]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { encryptedContentFor, encryptionKeyOf, type EncryptionKey } from './rich-notifications';
+import { signJwt } from './jwt';
 import http from 'node:http';
 import https from 'node:https';
 import express, { type Express, type Request, type Response } from 'express';
@@ -42,6 +44,10 @@ export interface SimSubscription {
   userId: string;
   kind: SimChange['kind'];
   folderId?: string;
+  /** Rich notifications (§4): resource data encrypted with this public key. */
+  includeResourceData?: boolean;
+  encryptionCertificateId?: string;
+  encryption?: EncryptionKey;
 }
 
 export interface DeliveryLogEntry {
@@ -142,7 +148,9 @@ export class SimSubscriptions {
     const collection = change.kind === 'message' ? 'Messages' : change.kind === 'event' ? 'Events' : 'Contacts';
     const type = change.kind === 'message' ? 'Message' : change.kind === 'event' ? 'Event' : 'Contact';
     const path = `Users/${change.userId}/${collection}/${change.id}`;
+    const rich = sub.includeResourceData && sub.encryption ? this.richContent(sub, change) : undefined;
     return {
+      ...(rich ? { encryptedContent: rich } : {}),
       ...this.baseItem(sub, changeType, path),
       resourceData: {
         '@odata.type': `#Microsoft.Graph.${type}`,
@@ -151,6 +159,29 @@ export class SimSubscriptions {
         id: change.id,
       },
     };
+  }
+
+  /** §4: the resource JSON, encrypted for the subscriber (none for a deleted object). */
+  private richContent(sub: SimSubscription, change: SimChange): Record<string, unknown> | undefined {
+    const data = this.state.graph.store.user(change.userId);
+    const collection = change.kind === 'message' ? data.messages : change.kind === 'event' ? data.events : data.contacts;
+    const entry = (collection as { get(id: string): { obj: unknown } | undefined }).get(change.id);
+    if (!entry || !sub.encryption) return undefined;
+    return encryptedContentFor(entry.obj, sub.encryption, sub.encryptionCertificateId ?? '');
+  }
+
+  /** §4: one signed validation token per app + tenant of the rich items in a batch. */
+  private validationTokens(items: Array<Record<string, unknown>>): string[] {
+    const apps = new Set<string>();
+    for (const item of items) {
+      if (!item.encryptedContent) continue;
+      const sub = this.all.get(String(item.subscriptionId));
+      if (sub) apps.add(sub.applicationId);
+    }
+    const now = Math.floor(this.state.clock.now() / 1000);
+    return [...apps].map((appId) =>
+      signJwt(this.state, { aud: appId, iss: `https://sts.windows.net/${this.state.tenantId}/`, appid: '0bf30f3b-4a52-48df-9a82-234910c4a086', tid: this.state.tenantId, exp: now + 3600 }),
+    );
   }
 
   private enqueue(url: string, item: Record<string, unknown>): void {
@@ -168,7 +199,8 @@ export class SimSubscriptions {
   }
 
   private async deliver(url: string, items: Array<Record<string, unknown>>, firstAt: number, attempt: number): Promise<void> {
-    const status = await postJson(url, JSON.stringify({ value: items }), 3000);
+    const tokens = this.validationTokens(items);
+    const status = await postJson(url, JSON.stringify(tokens.length ? { value: items, validationTokens: tokens } : { value: items }), 3000);
     this.deliveries.push({ url, status, items: items.length, at: this.state.clock.nowIso() });
     if (this.deliveries.length > 10_000) this.deliveries.splice(0, 5_000);
     if (typeof status === 'number' && status >= 200 && status < 300) return;
@@ -276,7 +308,7 @@ export function registerSubscriptions(app: Express, state: SimState): void {
   const error = (res: Response, status: number, code: string, message: string) =>
     res.status(status).json(graphErrorBody(code, message, state.clock.now(), String(res.getHeader('request-id') ?? randomUUID())));
   const view = (sub: SimSubscription) => {
-    const { userId: _u, kind: _k, folderId: _f, ...rest } = sub;
+    const { userId: _u, kind: _k, folderId: _f, encryption: _e, ...rest } = sub;
     return { '@odata.context': `${state.baseUrl}/v1.0/$metadata#subscriptions/$entity`, ...rest, latestSupportedTlsVersion: 'v1_2', notificationContentType: 'application/json' };
   };
 
@@ -312,6 +344,14 @@ export function registerSubscriptions(app: Express, state: SimState): void {
     if (expiration > now + max * 60_000) {
       return error(res, 400, 'ExtensionError', `Subscription expiration can only be ${max} minutes in the future.`);
     }
+    let encryption: EncryptionKey | undefined;
+    if (body.includeResourceData === true) {
+      if (typeof body.encryptionCertificateId !== 'string' || !body.encryptionCertificateId) {
+        return error(res, 400, 'InvalidRequest', 'encryptionCertificateId is required when includeResourceData is true.');
+      }
+      encryption = typeof body.encryptionCertificate === 'string' ? encryptionKeyOf(body.encryptionCertificate) : undefined;
+      if (!encryption) return error(res, 400, 'InvalidRequest', 'encryptionCertificate is required when includeResourceData is true and must be a base64 X.509 certificate.');
+    }
     const urls = [String(body.notificationUrl)];
     if (typeof body.lifecycleNotificationUrl === 'string') urls.push(body.lifecycleNotificationUrl);
     for (const url of urls) {
@@ -332,6 +372,7 @@ export function registerSubscriptions(app: Express, state: SimState): void {
       userId: target.userId,
       kind: target.kind,
       folderId: target.folderId,
+      ...(encryption ? { includeResourceData: true, encryptionCertificateId: String(body.encryptionCertificateId), encryption } : {}),
     };
     subs.all.set(sub.id, sub);
     res.status(201).json(view(sub));
@@ -381,7 +422,7 @@ export function registerSubscriptions(app: Express, state: SimState): void {
   // Control API.
   app.get('/_sim/subscriptions', (_req: Request, res: Response) => {
     const now = state.clock.now();
-    res.json([...subs.all.values()].map((s) => ({ ...s, expired: Date.parse(s.expirationDateTime) <= now })));
+    res.json([...subs.all.values()].map(({ encryption: _e, ...s }) => ({ ...s, expired: Date.parse(s.expirationDateTime) <= now })));
   });
   app.get('/_sim/subscriptions/deliveries', (_req: Request, res: Response) => {
     res.json(subs.deliveries);
