@@ -64,6 +64,8 @@ export = function register(RED: NodeAPI): void {
     }
     const clientId = (node.credentials?.clientId ?? '').trim();
     const clientSecret = node.credentials?.clientSecret ?? '';
+    node.clientId = clientId;
+    node.authorityHost = config?.authorityHost;
     if (config && !configError && (!clientId || !clientSecret)) {
       configError = new ConfigurationError(clientId ? 'clientSecret' : 'clientId', 'is missing: open the connector and enter it');
     }

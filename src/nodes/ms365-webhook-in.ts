@@ -20,6 +20,7 @@ import {
   type NotificationItem,
 } from '../core/webhooks/notifications';
 import { BoundedSet } from '../core/webhooks/bounded-set';
+import { decryptResourceData, isEncryptedContent, validateValidationTokens, type Jwks } from '../core/webhooks/rich-notifications';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from '../core/webhooks/subscription-manager';
 import { startDelta, pollDelta, type DeltaCursor } from '../core/changes/delta-engine';
 import type { EngineContext } from '../core/changes/shared';
@@ -35,10 +36,15 @@ interface WebhookDef extends NodeDef {
   notificationUrl: string;
   subscriptions: string | SubscriptionSpec[];
   fetchResource: boolean | string;
+  /** Rich notifications (graph.md §4): base64 DER or PEM X.509 certificate whose private key is the credential. */
+  encryptionCertificate?: string;
+  encryptionCertificateId?: string;
 }
 
 interface WebhookCredentials {
   clientState: unknown;
+  /** PEM private key of `encryptionCertificate` (secret). */
+  encryptionPrivateKey?: unknown;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -147,6 +153,22 @@ export = function register(RED: NodeAPI): void {
       (typeof node.credentials?.clientState === 'string' && node.credentials.clientState) || createHmac('sha256', installationSecret(RED)).update(`ms365-webhook-in clientState ${node.id}`).digest('hex');
     const fetchResource = def.fetchResource === undefined || def.fetchResource === true || def.fetchResource === 'true';
     const notificationUrl = `${String(def.notificationUrl ?? '').replace(/\/+$/, '')}${path}`;
+    const privateKey = typeof node.credentials?.encryptionPrivateKey === 'string' ? node.credentials.encryptionPrivateKey.trim() : '';
+    const certificate = String(def.encryptionCertificate ?? '').trim();
+    const rich = privateKey && certificate ? { certificate, certificateId: String(def.encryptionCertificateId ?? '').trim() || 'node-red-ms365' } : undefined;
+    let jwksCache: { at: number; jwks: Jwks } | undefined;
+    /** The identity platform's signing keys (graph.md §4), cached for an hour. */
+    const fetchJwks = async (): Promise<Jwks> => {
+      if (jwksCache && Date.now() - jwksCache.at < 3_600_000) return jwksCache.jwks;
+      const host = (connector.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
+      const res = await fetch(`${host}/common/discovery/v2.0/keys`, { signal: AbortSignal.any([abort.signal, AbortSignal.timeout(10_000)]) });
+      if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
+      const jwks = (await res.json()) as Jwks;
+      if (!Array.isArray(jwks?.keys)) throw new Error('JWKS has no keys');
+      jwksCache = { at: Date.now(), jwks };
+      return jwks;
+    };
+    let invalidTokens = 0;
     const store = nodeContextStore(node);
     const ctxGet = store.get;
     const ctxSet = store.set;
@@ -166,6 +188,7 @@ export = function register(RED: NodeAPI): void {
       graph: connector.graph,
       notificationUrl,
       clientState,
+      resourceData: rich,
       specs: specs.map((s) => ({ ...s, resource: resourceFor(connector, s.resource) })),
       load: async () => (await ctxGet<SubscriptionRecord[]>('subscriptions')) ?? [],
       save: (records) => ctxSet('subscriptions', records),
@@ -250,7 +273,11 @@ export = function register(RED: NodeAPI): void {
       }
       if (!seen.add(notificationKey(item))) return;
       let resource: Record<string, unknown> | undefined;
-      if (fetchResource && item.changeType !== 'deleted' && item.resource) {
+      const encrypted = (item as { encryptedContent?: unknown }).encryptedContent;
+      if (isEncryptedContent(encrypted) && privateKey) {
+        // §4: the resource travels in the notification; no fetch needed.
+        resource = decryptResourceData(encrypted, privateKey);
+      } else if (fetchResource && item.changeType !== 'deleted' && item.resource) {
         try {
           resource = await connector.graph.get<Record<string, unknown>>(`/${String(item.resource).replace(/^\/+/, '')}`, undefined, abort.signal);
         } catch (err) {
@@ -288,6 +315,18 @@ export = function register(RED: NodeAPI): void {
       // §2.2: answer 202 within 3 s whatever happens next; the work continues after the answer.
       res.status(202).end();
       const receivedAt = Date.now();
+      if (batch.validationTokens.length || batch.items.some((i) => (i as { encryptedContent?: unknown }).encryptedContent !== undefined)) {
+        // §4: a batch with resource data must carry valid tokens (aud = our app, iss = the items' tenant, Graph publisher).
+        const tenantIds = [...new Set(batch.items.map((i) => String((i as { tenantId?: unknown }).tenantId ?? '')).filter(Boolean))];
+        try {
+          await validateValidationTokens(batch.validationTokens, { appId: connector.clientId ?? '', tenantIds, jwks: fetchJwks });
+        } catch (err) {
+          invalidTokens += batch.items.length;
+          if (invalidTokens === batch.items.length) node.warn(`ms365-webhook-in: dropped notifications with invalid validation tokens (${(err as Error).message})`);
+          show('yellow', `${received} received, ${invalidTokens} invalid`);
+          return;
+        }
+      }
       for (const item of batch.items) {
         if (closing) return;
         try {
@@ -346,6 +385,6 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('ms365-webhook-in', Ms365WebhookInNode, {
-    credentials: { clientState: { type: 'password' } },
+    credentials: { clientState: { type: 'password' }, encryptionPrivateKey: { type: 'password' } },
   });
 };

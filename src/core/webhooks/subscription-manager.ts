@@ -39,6 +39,8 @@ export interface SubscriptionManagerOptions {
   notificationUrl: string;
   clientState: string;
   specs: SubscriptionSpec[];
+  /** Rich notifications (graph.md §4): ask for resource data encrypted with this certificate. */
+  resourceData?: { certificate: string; certificateId: string };
   /** Where the records live between restarts (node context). */
   load(): Promise<SubscriptionRecord[]>;
   save(records: SubscriptionRecord[]): Promise<void>;
@@ -189,6 +191,9 @@ export class SubscriptionManager {
             resource: spec.resource,
             expirationDateTime: this.expiry(minutes),
             clientState: this.options.clientState,
+            ...(this.options.resourceData
+              ? { includeResourceData: true, encryptionCertificate: this.options.resourceData.certificate, encryptionCertificateId: this.options.resourceData.certificateId }
+              : {}),
           },
         });
         const record: SubscriptionRecord = {

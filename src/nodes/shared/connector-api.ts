@@ -23,6 +23,10 @@ export interface ConnectorNode extends Node {
   currentStatus(): NodeStatus;
   /** `authorization_code` (delegated) or `client_credentials` (app-only). */
   readonly grantType: 'authorization_code' | 'client_credentials';
+  /** The app (client) id (not a secret): the `aud` of rich-notification validation tokens (graph.md §4). */
+  readonly clientId?: string;
+  /** The identity platform host (`https://login.microsoftonline.com`): where its JWKS lives. */
+  readonly authorityHost?: string;
   /** Sign-in state (state, account, access token expiry, last error); never a token. */
   authStatus(): AuthStatus;
 }
