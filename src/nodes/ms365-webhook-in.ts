@@ -17,6 +17,7 @@ import {
   notificationKey,
   objectTypeOf,
   parseNotificationBody,
+  withoutClientState,
   type NotificationItem,
 } from '../core/webhooks/notifications';
 import { BoundedSet } from '../core/webhooks/bounded-set';
@@ -256,7 +257,7 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       if (item.lifecycleEvent) {
-        sendSide(`lifecycle/${item.lifecycleEvent}`, item);
+        sendSide(`lifecycle/${item.lifecycleEvent}`, withoutClientState(item));
         const id = String(item.subscriptionId);
         if (item.lifecycleEvent === 'reauthorizationRequired') await manager.reauthorize(id);
         else if (item.lifecycleEvent === 'subscriptionRemoved') await manager.recreate(id);
@@ -333,7 +334,7 @@ export = function register(RED: NodeAPI): void {
           await handleItem(item, receivedAt);
           received += 1;
         } catch (err) {
-          node.error(`ms365-webhook-in: ${(err as Error).message}`, { payload: item } as NodeMessage);
+          node.error(`ms365-webhook-in: ${(err as Error).message}`, { payload: withoutClientState(item) } as NodeMessage);
         }
       }
       show('green', `${received} received${mismatches ? `, ${mismatches} dropped` : ''}`);

@@ -81,6 +81,7 @@ describe('ms365-webhook-in (node, against the simulator)', function () {
     store.deleteMessage(user, String(message.id));
     const deleted = await waitFor('DELETED event', () => events.find((m) => m.payload.eventType === 'DELETED'), 10_000);
     assert.equal(deleted.payload.objectId, message.id);
+    assert.ok(!JSON.stringify([events, side]).includes('state-of-test'), 'the clientState secret is in no message');
   });
 
   it('answers the handshake with the decoded token, 400 for malformed JSON, 413 when oversized, 202 + drop for a wrong clientState', async () => {

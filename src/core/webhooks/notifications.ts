@@ -101,6 +101,12 @@ export function normalizeNotification(item: NotificationItem, ctx: NormalizeCont
     instanceName: ctx.instanceName,
     date: isoDate(Number.isFinite(modified) ? modified : ctx.receivedAt),
     source: 'webhook',
-    raw: resource ? { ...item, resource } : { ...item },
+    raw: resource ? { ...withoutClientState(item), resource } : withoutClientState(item),
   };
+}
+
+/** The item as it may leave the node: `clientState` is a shared secret (CONTRACT: never in a message). */
+export function withoutClientState(item: NotificationItem): Omit<NotificationItem, 'clientState'> {
+  const { clientState: _secret, ...rest } = item;
+  return rest;
 }
