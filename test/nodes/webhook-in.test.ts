@@ -129,6 +129,19 @@ describe('ms365-webhook-in (node, against the simulator)', function () {
     await waitFor('recreated again', () => side.filter((m) => m.topic === 'subscription/recreated').length >= 2, 10_000);
   });
 
+  it('reauthorizationRequired → reauthorize; missed → reported for catch-up; both on output 2', async () => {
+    const { side } = await loadFlow([{ resource: 'me/messages', changeType: 'created,updated,deleted' }]);
+    const created = await waitFor('created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);
+    const id = String(created.payload.subscriptionId);
+    await axios.post(`${sim().controlUrl}/subscriptions/${id}/lifecycle`, { event: 'reauthorizationRequired' });
+    await waitFor('lifecycle/reauthorizationRequired', () => side.find((m) => m.topic === 'lifecycle/reauthorizationRequired'), 10_000);
+    await waitFor('subscription/reauthorized', () => side.find((m) => m.topic === 'subscription/reauthorized'), 10_000);
+    await axios.post(`${sim().controlUrl}/subscriptions/${id}/lifecycle`, { event: 'missed' });
+    await waitFor('lifecycle/missed', () => side.find((m) => m.topic === 'lifecycle/missed'), 10_000);
+    const catchUp = await waitFor('catch-up report', () => side.find((m) => m.topic === 'lifecycle/catchup-needed'), 10_000);
+    assert.equal(catchUp.payload.resource, `users/${sim().state.defaultUser.id}/messages`);
+  });
+
   it('deletes its subscriptions when the node is removed', async () => {
     const { side } = await loadFlow([{ resource: 'me/messages', changeType: 'created' }]);
     const created = await waitFor('created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);
