@@ -3,13 +3,11 @@
  * helper's RED.httpNode app served on a real loopback port.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import axios from 'axios';
-import type { Express } from 'express';
-import type { NodeAPI, NodeMessage } from 'node-red';
+import type { NodeMessage } from 'node-red';
 import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
+import { useHttpNodeServer } from '../support/http-node';
 import { useSimulator } from '../support/simulator';
 import { connectorFlowNode, waitFor } from '../support/connector';
 import { subscriptionsOf } from '../../src/simulator/subscriptions';
@@ -24,37 +22,18 @@ describe('ms365-webhook-in rich notifications (node, against the simulator, grap
   this.timeout(30_000);
   const sim = useSimulator();
   useNodeRed();
-  let nodeApp: Express | undefined;
-  let server: http.Server;
-  let base = '';
-  const capture = (RED: NodeAPI) => {
-    nodeApp = RED.httpNode as unknown as Express;
-  };
-
+  const { capture, base: baseUrl } = useHttpNodeServer();
   const keys = (() => {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     return { privateKeyPem: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), publicKeyPem: pair.publicKey.export({ format: 'pem', type: 'spki' }).toString() };
   })();
 
-  before(async () => {
-    server = http.createServer((req, res) => {
-      if (!nodeApp) {
-        res.statusCode = 503;
-        res.end();
-        return;
-      }
-      nodeApp(req as never, res as never);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   async function loadFlow(subscriptions: unknown[], extra: Record<string, unknown> = {}) {
     const { node: conn, credentials } = connectorFlowNode(sim());
     const flow = [
       conn,
-      { id: 'w1', type: 'ms365-webhook-in', name: 'hook', connector: conn.id, path: '/ms365/hook', notificationUrl: base, subscriptions: JSON.stringify(subscriptions), fetchResource: false, encryptionCertificate: keys.publicKeyPem, encryptionCertificateId: 'rich-cert', wires: [['out1'], ['out2']], ...extra },
+      { id: 'w1', type: 'ms365-webhook-in', name: 'hook', connector: conn.id, path: '/ms365/hook', notificationUrl: baseUrl(), subscriptions: JSON.stringify(subscriptions), fetchResource: false, encryptionCertificate: keys.publicKeyPem, encryptionCertificateId: 'rich-cert', wires: [['out1'], ['out2']], ...extra },
       { id: 'out1', type: 'helper' },
       { id: 'out2', type: 'helper' },
     ];
@@ -88,7 +67,7 @@ describe('ms365-webhook-in rich notifications (node, against the simulator, grap
     const tenantId = sim().state.tenantId;
     const token = signJwt(sim().state, { aud: 'not-our-app', iss: `https://sts.windows.net/${tenantId}/`, appid: '0bf30f3b-4a52-48df-9a82-234910c4a086', exp: Math.floor(Date.now() / 1000) + 600 });
     const res = await axios.post(
-      `${base}/ms365/hook`,
+      `${baseUrl()}/ms365/hook`,
       { value: [{ subscriptionId: 'x', clientState: 'state-of-test', tenantId, changeType: 'created', resource: 'Users/u/Messages/m', resourceData: { id: 'm', '@odata.type': '#Microsoft.Graph.Message' } }], validationTokens: [token] },
       { validateStatus: () => true },
     );

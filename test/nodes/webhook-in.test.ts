@@ -3,12 +3,10 @@
  * helper's RED.httpNode app served on a real loopback port.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import axios from 'axios';
-import type { Express } from 'express';
-import type { NodeAPI, NodeMessage } from 'node-red';
+import type { NodeMessage } from 'node-red';
 import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
+import { useHttpNodeServer } from '../support/http-node';
 import { useSimulator } from '../support/simulator';
 import { connectorFlowNode, waitFor } from '../support/connector';
 import { subscriptionsOf } from '../../src/simulator/subscriptions';
@@ -22,32 +20,13 @@ describe('ms365-webhook-in (node, against the simulator)', function () {
   this.timeout(30_000);
   const sim = useSimulator();
   useNodeRed();
-  let nodeApp: Express | undefined;
-  let server: http.Server;
-  let base = '';
-  const capture = (RED: NodeAPI) => {
-    nodeApp = RED.httpNode as unknown as Express;
-  };
-
-  before(async () => {
-    server = http.createServer((req, res) => {
-      if (!nodeApp) {
-        res.statusCode = 503;
-        res.end();
-        return;
-      }
-      nodeApp(req as never, res as never);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { capture, base: baseUrl } = useHttpNodeServer();
 
   async function loadFlow(subscriptions: unknown[], extra: Record<string, unknown> = {}) {
     const { node: conn, credentials } = connectorFlowNode(sim());
     const flow = [
       conn,
-      { id: 'w1', type: 'ms365-webhook-in', name: 'hook', connector: conn.id, path: '/ms365/hook', notificationUrl: base, subscriptions: JSON.stringify(subscriptions), fetchResource: true, wires: [['out1'], ['out2']], ...extra },
+      { id: 'w1', type: 'ms365-webhook-in', name: 'hook', connector: conn.id, path: '/ms365/hook', notificationUrl: baseUrl(), subscriptions: JSON.stringify(subscriptions), fetchResource: true, wires: [['out1'], ['out2']], ...extra },
       { id: 'out1', type: 'helper' },
       { id: 'out2', type: 'helper' },
     ];
@@ -64,8 +43,8 @@ describe('ms365-webhook-in (node, against the simulator)', function () {
     await waitFor('subscription created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);
     const subs = [...subscriptionsOf(sim().state).all.values()];
     assert.equal(subs.length, 1);
-    assert.equal(subs[0].notificationUrl, `${base}/ms365/hook`);
-    assert.equal(subs[0].lifecycleNotificationUrl, `${base}/ms365/hook`);
+    assert.equal(subs[0].notificationUrl, `${baseUrl()}/ms365/hook`);
+    assert.equal(subs[0].lifecycleNotificationUrl, `${baseUrl()}/ms365/hook`);
     assert.equal(subs[0].resource, `users/${sim().state.defaultUser.id}/messages`);
 
     const store = sim().state.graph.store;
@@ -86,23 +65,23 @@ describe('ms365-webhook-in (node, against the simulator)', function () {
 
   it('answers the handshake with the decoded token, 400 for malformed JSON, 413 when oversized, 202 + drop for a wrong clientState', async () => {
     const { events } = await loadFlow([]);
-    const hs = await axios.post(`${base}/ms365/hook?validationToken=Validation%3a+Testing+client`, '', { headers: { 'Content-Type': 'text/plain' }, validateStatus: () => true });
+    const hs = await axios.post(`${baseUrl()}/ms365/hook?validationToken=Validation%3a+Testing+client`, '', { headers: { 'Content-Type': 'text/plain' }, validateStatus: () => true });
     assert.equal(hs.status, 200);
     assert.equal(hs.data, 'Validation: Testing client');
     assert.match(String(hs.headers['content-type']), /^text\/plain/);
-    const bad = await axios.post(`${base}/ms365/hook`, '{"value": [', { headers: { 'Content-Type': 'application/json' }, validateStatus: () => true });
+    const bad = await axios.post(`${baseUrl()}/ms365/hook`, '{"value": [', { headers: { 'Content-Type': 'application/json' }, validateStatus: () => true });
     assert.equal(bad.status, 400);
-    const big = await axios.post(`${base}/ms365/hook`, 'x'.repeat(2 * 1024 * 1024), { headers: { 'Content-Type': 'application/json' }, validateStatus: () => true, maxBodyLength: Infinity });
+    const big = await axios.post(`${baseUrl()}/ms365/hook`, 'x'.repeat(2 * 1024 * 1024), { headers: { 'Content-Type': 'application/json' }, validateStatus: () => true, maxBodyLength: Infinity });
     assert.equal(big.status, 413);
     const wrong = await axios.post(
-      `${base}/ms365/hook`,
+      `${baseUrl()}/ms365/hook`,
       { value: [{ subscriptionId: 'x', clientState: 'not-ours', changeType: 'created', resource: 'Users/u/Messages/m', resourceData: { id: 'm', '@odata.type': '#Microsoft.Graph.Message' } }] },
       { validateStatus: () => true },
     );
     assert.equal(wrong.status, 202);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(events.length, 0);
-    const alive = await axios.post(`${base}/ms365/hook?validationToken=still`, '', { validateStatus: () => true });
+    const alive = await axios.post(`${baseUrl()}/ms365/hook?validationToken=still`, '', { validateStatus: () => true });
     assert.equal(alive.data, 'still');
   });
 
