@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 import { startNodeRed, waitUntil, ROOT, PACKAGE_NAME, type NodeRedProcess } from '../support/nodered-process';
 import { useSimulator } from '../support/simulator';
 import { subscriptionsOf } from '../../src/simulator/subscriptions';
@@ -24,45 +23,23 @@ interface FlowNode {
   [key: string]: unknown;
 }
 
-interface ReceivedEvent {
-  eventType: string;
-  objectId: string;
-}
-
 describe('e2e: Open Connectors fixtures imported with the ms365-events CLI run on Node-RED 4.1', function () {
   this.timeout(120_000);
   const sim = useSimulator();
   let nr: NodeRedProcess;
-  let receiver: http.Server;
+  /** Records events per callback path (one path per fixture). */
+  let receiver: CallbackReceiver;
   let receiverUrl = '';
-  /** Events received per callback path (one path per fixture). */
-  const received = new Map<string, ReceivedEvent[]>();
 
   before(async () => {
-    receiver = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message?: { events?: ReceivedEvent[] } };
-          const list = received.get(req.url ?? '') ?? [];
-          list.push(...(body.message?.events ?? []));
-          received.set(req.url ?? '', list);
-          res.statusCode = 200;
-        } catch {
-          res.statusCode = 400;
-        }
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    receiver = await startCallbackReceiver();
+    receiverUrl = receiver.url;
     nr = await startNodeRed({ version: 4 });
     await waitUntil('first flow start', () => /Started flows/.test(nr.log()));
   });
   after(async () => {
     await nr?.dispose();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
   });
 
   /** Runs the CLI installed with the package in Node-RED's user directory (falls back to the build). */
@@ -131,7 +108,7 @@ describe('e2e: Open Connectors fixtures imported with the ms365-events CLI run o
     for (const f of [...pollers, ...webhooks]) {
       const id = expected[f];
       if (id === undefined) continue; // a fixture added later without a scripted change here
-      const got = await waitUntil(`${f}: CREATED ${id} at the receiver`, () => (received.get(`/${f}`) ?? []).find((e) => e.objectId === id), 30_000);
+      const got = await waitUntil(`${f}: CREATED ${id} at the receiver`, () => receiver.events(`/${f}`).find((e) => e.objectId === id), 30_000);
       assert.equal(got.eventType, 'CREATED');
     }
   });
