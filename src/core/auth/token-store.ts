@@ -3,11 +3,12 @@
  * every refresh (`reference/graph.md` §8), and Node-RED writes credentials to disk only on a deploy
  * (`reference/node-red.md` §3, "Runtime facts"), so every rotation is saved at once to an encrypted file:
  * AES-256-GCM, key derived (scrypt) from Node-RED's credential secret, one file per connector under the user
- * directory, written atomically (temp file + rename), mode 0600.
+ * directory, written atomically (`core/persistence/atomic-file`), mode 0600.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scryptSync } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../persistence/atomic-file';
 
 /** What is persisted for one connector. */
 export interface StoredTokens {
@@ -112,9 +113,6 @@ export class EncryptedFileTokenStore implements TokenStore {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const data = Buffer.concat([cipher.update(JSON.stringify(tokens), 'utf8'), cipher.final()]);
     const box = { format: FORMAT, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
-    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(temp, JSON.stringify(box), { mode: 0o600 });
-    await fs.rename(temp, this.file);
+    await writeFileAtomic(this.file, JSON.stringify(box), { mode: 0o600 });
   }
 }

@@ -19,6 +19,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Notification } from './envelope';
+import { syncDirectory } from '../persistence/atomic-file';
 
 export type EntryState = 'queued' | 'given-up';
 
@@ -445,7 +446,7 @@ export class Outbox {
     await this.handle?.close();
     this.handle = undefined;
     await fsp.rename(tmp, this.file);
-    await syncDir(path.dirname(this.file));
+    await syncDirectory(path.dirname(this.file));
     this.handle = await fsp.open(this.file, 'a+');
     this.fileSize = size;
     this.locations.clear();
@@ -465,17 +466,4 @@ function addRecord(e: OutboxEntry, body: string): AddRecord {
     ...(e.givenUpAt !== undefined ? { givenUpAt: e.givenUpAt } : {}),
     ...(e.lastError !== undefined ? { lastError: e.lastError } : {}),
   };
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await fsp.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some platforms (Windows) cannot open a directory; the rename is still atomic there.
-  }
 }
