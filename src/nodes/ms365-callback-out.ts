@@ -14,6 +14,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node
 import { DEFAULT_RETRIES } from '../core/delivery/backoff';
 import { buildNotifications, parseEvents, type Notification } from '../core/delivery/envelope';
 import { Outbox, type OutboxEntry } from '../core/delivery/outbox';
+import { STATE_DIRECTORY_NAME, nodeStateFileName, stateDirectory } from './shared/state-dir';
 import { CallbackSender, envelopeOf, validCallbackUrl, type SenderState } from '../core/delivery/sender';
 
 interface CallbackOutDef extends NodeDef {
@@ -50,9 +51,8 @@ const ENGLISH: Record<string, string> = {
  * always sets `userDir`; a runtime without one (the test helper) gets a folder under the OS temp directory.
  */
 function outboxFile(RED: NodeAPI, id: string): string {
-  const dir = (RED.settings as unknown as { userDir?: unknown }).userDir;
-  const userDir = typeof dir === 'string' && dir ? dir : path.join(os.tmpdir(), 'node-red-ms365-events');
-  return path.join(userDir, '.ms365-events', `outbox-${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`);
+  const dir = stateDirectory(RED) ?? path.join(os.tmpdir(), 'node-red-ms365-events', STATE_DIRECTORY_NAME);
+  return path.join(dir, nodeStateFileName('outbox', id, '.jsonl'));
 }
 
 function intSetting(value: unknown, fallback: number | undefined, min: number): number | undefined {

@@ -9,15 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
+import { stateDirectory } from './state-dir';
 import { EncryptedFileTokenStore, type StoredTokens, type TokenStore } from '../../core/auth/token-store';
 
 /** The credentials key holding the serialized StoredTokens. */
 export const TOKEN_CREDENTIAL_KEY = 'ms365Tokens';
-
-function userDirOf(RED: NodeAPI): string | undefined {
-  const dir = (RED.settings as unknown as { userDir?: unknown }).userDir;
-  return typeof dir === 'string' && dir.length > 0 ? dir : undefined;
-}
 
 /** Node-RED's credential secret (settings `credentialSecret`, else the generated `_credentialSecret`). */
 function credentialSecretOf(RED: NodeAPI): string | undefined {
@@ -48,8 +44,8 @@ function fileSecret(RED: NodeAPI, dir: string): string {
 }
 
 export function tokenDirectory(RED: NodeAPI): string | undefined {
-  const userDir = userDirOf(RED);
-  return userDir ? path.join(userDir, '.ms365-events', 'tokens') : undefined;
+  const dir = stateDirectory(RED);
+  return dir ? path.join(dir, 'tokens') : undefined;
 }
 
 class NodeRedCredentialTokenStore implements TokenStore {
