@@ -1,25 +1,19 @@
 /**
  * Node-RED adapter for `ms365-poller` (CONTRACT "ms365-poller"): a one-shot timer re-armed after each poll (polls
- * never overlap, STYLE.md §3), one message per event. State (`core/changes/poller-state`): before a round's events
- * are sent, the new cursors and those events are written atomically to `<userDir>/.ms365-events/poller-<id>.json`;
- * after they are sent, `{ seq, cursors }` is mirrored in node context. At start-up the newer of the two wins and the
- * file's pending events are sent again: a crash repeats at most the last round (same eventIds) and loses nothing,
- * even with Node-RED's memory-only context or its 30 s context flush. The engines live in `core/changes`, the
+ * never overlap, STYLE.md §3), one message per event. Cursors (`shared/durable-cursors`): before a round's events
+ * are sent, the new cursors and those events are written atomically to `<userDir>/.ms365-events/poller-<id>.json`,
+ * then mirrored in node context ("pollerState"); at start-up the newer wins and the events of an interrupted round
+ * are sent again: a crash repeats at most the last round (same eventIds) and loses nothing, even with Node-RED's
+ * memory-only context or its 30 s context flush. The engines live in `core/changes`, the
  * configuration rules in `core/opencon/poller-config`.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { eventTopic, type Ms365Event } from '../core/events';
 import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
 import { pollResource } from '../core/changes';
-import { PollerStateFile, emptyPollerState, newerPollerState, parsePollerState, type PollerState } from '../core/changes/poller-state';
 import { useConnector } from './shared/use-connector';
-import { nodeContextStore } from './shared/node-context';
-import { nodeStateFileName, stateDirectory } from './shared/state-dir';
-
-/** The context key holding `{ seq, cursors }`. */
-const STATE_KEY = 'pollerState';
+import { durableCursors } from './shared/durable-cursors';
 
 interface PollerDef extends NodeDef {
   connector: string;
@@ -65,44 +59,10 @@ export = function register(RED: NodeAPI): void {
       return;
     }
 
-    const store = nodeContextStore(node);
-    const dir = stateDirectory(RED);
-    const stateFile = dir ? new PollerStateFile(path.join(dir, nodeStateFileName('poller', node.id, '.json'))) : undefined;
-    let state: PollerState = emptyPollerState();
-    let fileWarned = false;
-
     const sendEvents = (events: Ms365Event[]) => {
       for (const event of events) node.send({ _msgid: randomUUID(), topic: eventTopic(event), payload: event } as NodeMessage);
     };
-
-    /** Writes the state file (before a send). A file that cannot be written is reported once; context still works. */
-    const saveFile = async (next: PollerState) => {
-      if (!stateFile) return;
-      try {
-        await stateFile.save(next);
-      } catch (err) {
-        if (!fileWarned) node.warn(`ms365-poller: cannot write ${stateFile.file}: ${(err as Error).message} (a crash may then repeat or miss changes)`);
-        fileWarned = true;
-      }
-    };
-    const saveContext = (next: PollerState) => store.set(STATE_KEY, { seq: next.seq, cursors: next.cursors });
-
-    /** Loads the newer of file and context, and sends again the events of a round a crash interrupted. */
-    const loaded: Promise<void> = (async () => {
-      let fromFile: PollerState | undefined;
-      try {
-        fromFile = await stateFile?.load();
-      } catch (err) {
-        node.warn(`ms365-poller: ${(err as Error).message}; using the cursor in node context`);
-      }
-      const fromContext = parsePollerState(await store.get<unknown>(STATE_KEY));
-      state = newerPollerState(fromFile, fromContext) ?? emptyPollerState();
-      if (state !== fromFile) state = { ...state, pending: [] };
-      if (state.pending.length) {
-        node.log(`ms365-poller: sending again the ${state.pending.length} event(s) of the round interrupted by the last stop (same eventIds)`);
-        sendEvents(state.pending);
-      }
-    })();
+    const cursors = durableCursors(RED, node, { filePrefix: 'poller', contextKey: 'pollerState', label: 'ms365-poller', resend: sendEvents });
 
     let timer: NodeJS.Timeout | undefined;
     let closing = false;
@@ -120,14 +80,14 @@ export = function register(RED: NodeAPI): void {
 
     /** One poll of every resource, in order. Errors of one resource do not stop the others. */
     const pollOnce = async (trigger?: NodeMessage): Promise<Error | undefined> => {
-      await loaded;
+      await cursors.loaded;
       const pollStart = Date.now();
       let count = 0;
       let failure: Error | undefined;
       node.status({ fill: 'blue', shape: 'dot', text: 'polling' });
       if (resetPending) {
         resetPending = false;
-        state = { ...state, cursors: {} };
+        cursors.forgetAll();
       }
       const roundEvents: Ms365Event[] = [];
       for (const resource of resources) {
@@ -136,17 +96,16 @@ export = function register(RED: NodeAPI): void {
           const round = await pollResource(
             { graph: connector.graph, elementKey: connector.elementKey, instanceName: connector.instanceName, pollStart, signal: abort.signal },
             resource,
-            state.cursors[resource.objectType],
+            cursors.get(resource.objectType),
           );
           if (closing) return undefined;
           roundEvents.push(...round.events);
-          state = { seq: state.seq + 1, cursors: { ...state.cursors, [resource.objectType]: round.cursor }, pending: roundEvents.slice() };
           // On disk before the send: the cursor never passes events that are nowhere but in memory.
-          await saveFile(state);
+          await cursors.beforeSend(resource.objectType, round.cursor, roundEvents);
           sendEvents(round.events);
           count += round.events.length;
           if (round.resynced) node.warn(`ms365-poller: ${resource.objectType}: delta token expired (410); resynced, emitting only what changed since the last poll`);
-          await saveContext(state);
+          await cursors.afterSend();
         } catch (err) {
           if (closing) return undefined;
           failure = new Error(`ms365-poller: ${resource.objectType}: ${(err as Error).message}`);
@@ -198,15 +157,7 @@ export = function register(RED: NodeAPI): void {
       const guard = setTimeout(done, 5000);
       void (async () => {
         await (running ?? Promise.resolve());
-        await loaded.catch(() => undefined);
-        if (removed) await stateFile?.remove();
-        // A graceful stop: the runtime has handed the sent events on (one turn of the event loop for the last
-        // ones), so they are not sent again at the next start.
-        else if (state.pending.length) {
-          await new Promise((resolve) => setImmediate(resolve));
-          state = { ...state, seq: state.seq + 1, pending: [] };
-          await saveFile(state);
-        }
+        await cursors.close(removed);
       })()
         .catch((err: Error) => node.warn(`ms365-poller: saving the state on close: ${err.message}`))
         .finally(() => {

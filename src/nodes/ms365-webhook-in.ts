@@ -23,11 +23,13 @@ import {
 import { BoundedSet } from '../core/webhooks/bounded-set';
 import { decryptResourceData, isEncryptedContent, validateValidationTokens, type Jwks } from '../core/webhooks/rich-notifications';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from '../core/webhooks/subscription-manager';
-import { startDelta, pollDelta, type DeltaCursor } from '../core/changes/delta-engine';
+import { startDelta } from '../core/changes/delta-engine';
+import { pollResource, type PollerCursor } from '../core/changes';
 import type { EngineContext } from '../core/changes/shared';
 import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
 import { useConnector } from './shared/use-connector';
 import { nodeContextStore } from './shared/node-context';
+import { durableCursors } from './shared/durable-cursors';
 import { installationSecret } from './shared/connector-token-store';
 import type { ConnectorNode } from './shared/connector-api';
 
@@ -179,7 +181,6 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
     let received = 0;
     const abort = new AbortController();
-    const driveCursors = new Map<string, DeltaCursor>();
 
     const show = (fill: 'green' | 'yellow' | 'red' | 'grey', text: string) => node.status({ fill, shape: fill === 'green' ? 'dot' : 'ring', text });
     const sendEvent = (event: Ms365Event) => node.send([{ topic: eventTopic(event), payload: event, _msgid: randomUUID() } as NodeMessage, null]);
@@ -205,7 +206,7 @@ export = function register(RED: NodeAPI): void {
 
     /**
      * Drive notifications name no item (graph.md §2.1): the poller's delta engine resolves them. One drive delta
-     * resource per subscribed drive root, its cursor in context (started at `token=latest`: nothing old replayed).
+     * resource per subscribed drive root, its cursor kept by `shared/durable-cursors` (started at `token=latest`: nothing old replayed).
      */
     const driveResource = (resource: string): ResourceConfig =>
       parsePollerConfiguration(
@@ -219,25 +220,36 @@ export = function register(RED: NodeAPI): void {
       pollStart: Date.now(),
       signal: abort.signal,
     });
-    const ensureDriveCursor = async (resource: string): Promise<DeltaCursor> => {
-      let cursor = driveCursors.get(resource) ?? (await ctxGet<Record<string, DeltaCursor>>('driveCursors'))?.[resource];
-      if (!cursor) cursor = (await startDelta(engineContext(), driveResource(resource))).cursor;
-      driveCursors.set(resource, cursor);
-      await ctxSet('driveCursors', Object.fromEntries(driveCursors));
+    const driveCursors = durableCursors(RED, node, {
+      filePrefix: 'webhook-drive',
+      contextKey: 'driveState',
+      label: 'ms365-webhook-in',
+      resend: (events) => {
+        for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
+      },
+    });
+    const ensureDriveCursor = async (resource: string): Promise<PollerCursor> => {
+      await driveCursors.loaded;
+      const stored = driveCursors.get(resource);
+      if (stored) return stored;
+      const { cursor } = await startDelta(engineContext(), driveResource(resource));
+      await driveCursors.beforeSend(resource, cursor, []);
+      await driveCursors.afterSend();
       return cursor;
     };
 
-    /** Drive notification or catch-up: every change since the cursor, one event per item; cursor saved after sending. */
+    /**
+     * Drive notification or catch-up: every change since the cursor, one event per item. The new cursor and the
+     * events reach the state file before the send (a crash sends them again, same eventIds), node context after.
+     */
     const resolveDrive = async (resource: string) => {
       const cursor = await ensureDriveCursor(resource);
-      const round = await pollDelta(engineContext(), driveResource(resource), cursor);
-      for (const polled of round.events) {
-        const { pollDate: _pollDate, ...event } = polled;
-        if (seen.add(event.eventId)) sendEvent({ ...event, source: 'webhook' });
-      }
+      const round = await pollResource(engineContext(), driveResource(resource), cursor);
+      const events = round.events.map(({ pollDate: _pollDate, ...event }) => ({ ...event, source: 'webhook' }) as Ms365Event);
+      await driveCursors.beforeSend(resource, round.cursor, events);
+      for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
       if (round.resynced) sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
-      driveCursors.set(resource, round.cursor);
-      await ctxSet('driveCursors', Object.fromEntries(driveCursors));
+      await driveCursors.afterSend();
     };
 
     /** After a recreate or `missed`: drive resources catch up through delta; Outlook ones are reported on output 2. */
@@ -367,9 +379,14 @@ export = function register(RED: NodeAPI): void {
       abort.abort();
       removeRoute(RED, path);
       if (routesInUse.get(path) === node.id) routesInUse.delete(path);
+      const saveCursors = () => driveCursors.close(removed).catch((err: Error) => node.warn(`ms365-webhook-in: saving drive cursors on close: ${err.message}`));
       if (!removed) {
         manager.stop();
-        done();
+        const guard = setTimeout(done, 5000);
+        void saveCursors().finally(() => {
+          clearTimeout(guard);
+          done();
+        });
         return;
       }
       // Removed (or disabled): delete the subscriptions, bounded in time.
@@ -377,9 +394,9 @@ export = function register(RED: NodeAPI): void {
       manager
         .removeAll()
         .catch((err: Error) => node.warn(`ms365-webhook-in: deleting subscriptions failed: ${err.message}`))
+        .then(saveCursors)
         .finally(() => {
           clearTimeout(timer);
-          void ctxSet('driveCursors', undefined).catch(() => undefined);
           done();
         });
     });

@@ -1,0 +1,99 @@
+/**
+ * Crash-safe cursors for the nodes that turn Graph delta/filter rounds into messages (`ms365-poller`, and the drive
+ * resolution of `ms365-webhook-in`), on `core/changes/poller-state`: before the events of a round are sent, the new
+ * cursor and those events go to `<userDir>/.ms365-events/<prefix>-<node id>.json` (atomic, fsync'd); after the send,
+ * `{ seq, cursors }` is mirrored in node context. At start-up the newer record wins and the events a crash left
+ * pending are handed to `resend` (same eventIds); a graceful close clears them; removal deletes file and context.
+ * Without a user directory (the test helper) only the context is used.
+ */
+import path from 'node:path';
+import type { Node, NodeAPI } from 'node-red';
+import type { Ms365Event } from '../../core/events';
+import type { PollerCursor } from '../../core/changes';
+import { PollerStateFile, emptyPollerState, newerPollerState, parsePollerState, type PollerState } from '../../core/changes/poller-state';
+import { nodeContextStore } from './node-context';
+import { nodeStateFileName, stateDirectory } from './state-dir';
+
+export interface DurableCursorOptions {
+  /** File name prefix: `<prefix>-<node id>.json`. */
+  filePrefix: string;
+  /** Node context key of the `{ seq, cursors }` mirror. */
+  contextKey: string;
+  /** Prefix of warnings, e.g. `ms365-poller`. */
+  label: string;
+  /** Sends again the events of a round a crash interrupted. */
+  resend(events: Ms365Event[]): void;
+}
+
+export interface DurableCursors {
+  /** Resolves once the stored state is loaded (and pending events were handed to `resend`). */
+  readonly loaded: Promise<void>;
+  get(key: string): PollerCursor | undefined;
+  /** Forgets every cursor (`msg.reset`); saved with the next `beforeSend`. */
+  forgetAll(): void;
+  /** Before sending `pending` (the events about to go out, with earlier ones of the same round): on disk first. */
+  beforeSend(key: string, cursor: PollerCursor, pending: Ms365Event[]): Promise<void>;
+  /** After the send: the cursors into node context. */
+  afterSend(): Promise<void>;
+  /** Graceful close: pending cleared (the runtime has passed them on); removed: file and context deleted. */
+  close(removed: boolean): Promise<void>;
+}
+
+export function durableCursors(RED: NodeAPI, node: Node, options: DurableCursorOptions): DurableCursors {
+  const store = nodeContextStore(node);
+  const dir = stateDirectory(RED);
+  const file = dir ? new PollerStateFile(path.join(dir, nodeStateFileName(options.filePrefix, node.id, '.json'))) : undefined;
+  let state: PollerState = emptyPollerState();
+  let fileWarned = false;
+
+  const saveFile = async (next: PollerState) => {
+    if (!file) return;
+    try {
+      await file.save(next);
+    } catch (err) {
+      if (!fileWarned) node.warn(`${options.label}: cannot write ${file.file}: ${(err as Error).message} (a crash may then repeat or miss changes)`);
+      fileWarned = true;
+    }
+  };
+
+  const loaded = (async () => {
+    let fromFile: PollerState | undefined;
+    try {
+      fromFile = await file?.load();
+    } catch (err) {
+      node.warn(`${options.label}: ${(err as Error).message}; using the cursor in node context`);
+    }
+    const fromContext = parsePollerState(await store.get<unknown>(options.contextKey));
+    const chosen = newerPollerState(fromFile, fromContext) ?? emptyPollerState();
+    state = chosen === fromFile ? chosen : { ...chosen, pending: [] };
+    if (state.pending.length) {
+      node.log(`${options.label}: sending again the ${state.pending.length} event(s) of the round interrupted by the last stop (same eventIds)`);
+      options.resend(state.pending);
+    }
+  })();
+
+  return {
+    loaded,
+    get: (key) => state.cursors[key],
+    forgetAll: () => {
+      state = { ...state, cursors: {} };
+    },
+    beforeSend: async (key, cursor, pending) => {
+      state = { seq: state.seq + 1, cursors: { ...state.cursors, [key]: cursor }, pending: pending.slice() };
+      await saveFile(state);
+    },
+    afterSend: () => store.set(options.contextKey, { seq: state.seq, cursors: state.cursors }),
+    close: async (removed) => {
+      await loaded.catch(() => undefined);
+      if (removed) {
+        await file?.remove();
+        await store.set(options.contextKey, undefined).catch(() => undefined); // the runtime may have dropped it
+        return;
+      }
+      if (!state.pending.length) return;
+      await new Promise((resolve) => setImmediate(resolve)); // the last sends reach their wires
+      state = { ...state, seq: state.seq + 1, pending: [] };
+      await saveFile(state);
+    },
+  };
+}
