@@ -1,7 +1,8 @@
 /**
  * Reliability (issue 9, part 2): SIGKILL of a real Node-RED 4.1 process (packed package, file context store with a
- * 1 s flush) at random points of polling and delivery, ten times. ms365-poller (outlookemail default delta, every
- * 0.02 min) → ms365-callback-out → a loopback receiver. After the last restart every change made in the simulated
+ * 1 s flush) at random points of polling and delivery, ten times. ms365-poller (every 0.02 min: mail by delta, contacts
+ * by a `${gmtDate}` $filter) → ms365-callback-out → a loopback receiver that answers after 0–150 ms (so kills also
+ * land mid-delivery). After the last restart every change made in the simulated
  * tenant has come out at least once, and a change that comes out twice is the same event (same eventId): the
  * at-least-once window of one poll round whose cursor was not yet stored (CONTRACT "ms365-poller").
  *
@@ -25,6 +26,16 @@ interface ReceivedEvent {
 }
 
 const ROUNDS = 10;
+const CONFIGURATION = {
+  messages: { url: '/me/mailFolders/inbox/messages/delta', idField: 'id' },
+  contacts: {
+    url: "/me/contacts?$filter=lastModifiedDateTime ge ${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}",
+    idField: 'id',
+    datesConfiguration: { updatedDateField: 'lastModifiedDateTime', createdDateField: 'createdDateTime' },
+  },
+};
+/** Open Connectors' rule: created and updated within `createdCheckTolerance` (2 s) is CREATED; update later than that. */
+const CONTACT_UPDATE_AFTER_MS = 3000;
 
 describe('reliability: ms365-poller under SIGKILL at random points (Node-RED 4.1)', function () {
   this.timeout(150_000);
@@ -47,7 +58,7 @@ describe('reliability: ms365-poller under SIGKILL at random points (Node-RED 4.1
         } catch {
           res.statusCode = 400; // a delivery cut by the kill: the sender retries
         }
-        res.end();
+        setTimeout(() => res.end(), Math.floor(Math.random() * 150));
       });
       req.on('error', () => undefined);
     });
@@ -72,7 +83,7 @@ describe('reliability: ms365-poller under SIGKILL at random points (Node-RED 4.1
         scope: '', callbackUrl: '', authorityHost: sim().authorityHost, graphBaseUrl: sim().graphBaseUrl, userId: user, tags: '',
         credentials: { clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET },
       },
-      { id: 'poll', type: 'ms365-poller', z: 'tab', connector: 'conn', interval: 0.02, timezone: 'UTC', configuration: '', pollOnStart: true, wires: [['out']] },
+      { id: 'poll', type: 'ms365-poller', z: 'tab', connector: 'conn', interval: 0.02, timezone: 'UTC', configuration: JSON.stringify(CONFIGURATION), pollOnStart: true, wires: [['out']] },
       { id: 'out', type: 'ms365-callback-out', z: 'tab', url: receiverUrl, batchSize: 1, retries: 5, wires: [[], []] },
     ]);
     await waitUntil('first poll', () => deltaPolls() >= 1, 20_000);
@@ -82,13 +93,23 @@ describe('reliability: ms365-poller under SIGKILL at random points (Node-RED 4.1
     const made = new Set<string>();
     const updated = new Set<string>();
     const deleted = new Set<string>();
+    const contactsMade = new Map<string, number>();
     const delivered = (id: string, type: string) => events.some((e) => e.objectId === id && e.eventType === type);
     for (round = 1; round <= ROUNDS; round++) {
       for (let k = 0; k < 3; k++) {
         const m = store.createMessage(user, { subject: `round ${round} #${k}` });
         made.add(`${String(m.id)} CREATED`);
       }
-      const createdOut = [...made].filter((c) => c.endsWith(' CREATED')).map((c) => c.split(' ')[0]).filter((id) => delivered(id, 'CREATED') && !deleted.has(id));
+      const contact = store.createContact(user, { displayName: `round ${round}` });
+      contactsMade.set(String(contact.id), Date.now());
+      made.add(`${String(contact.id)} CREATED`);
+      const contactToUpdate = [...contactsMade].find(([id, at]) => !updated.has(id) && Date.now() - at > CONTACT_UPDATE_AFTER_MS && delivered(id, 'CREATED'));
+      if (contactToUpdate) {
+        store.updateContact(user, contactToUpdate[0], { displayName: `updated in round ${round}` });
+        updated.add(contactToUpdate[0]);
+        made.add(`${contactToUpdate[0]} UPDATED`);
+      }
+      const createdOut = [...made].filter((c) => c.endsWith(' CREATED')).map((c) => c.split(' ')[0]).filter((id) => !contactsMade.has(id) && delivered(id, 'CREATED') && !deleted.has(id));
       const toUpdate = createdOut.find((id) => !updated.has(id));
       if (toUpdate) {
         store.updateMessage(user, toUpdate, { isRead: true });
