@@ -338,7 +338,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
         pollOnStart: false,
         wires: [[]],
       },
-      invalid: { connector: '_ADD_', interval: 'abc', configuration: '{"messages": {' },
+      invalid: { connector: '_ADD_', interval: 'abc', timezone: 'Mars/Olympus_Mons', configuration: '{"messages": {' },
     },
     {
       type: 'ms365-webhook-in',
