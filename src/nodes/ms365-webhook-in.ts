@@ -21,6 +21,7 @@ import {
   type NotificationItem,
 } from '../core/webhooks/notifications';
 import { BoundedSet } from '../core/webhooks/bounded-set';
+import { advanceBookmark, catchUpQuery, versionKey } from '../core/webhooks/catch-up';
 import { decryptResourceData, isEncryptedContent, validateValidationTokens, type Jwks } from '../core/webhooks/rich-notifications';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from '../core/webhooks/subscription-manager';
 import { startDelta } from '../core/changes/delta-engine';
@@ -177,6 +178,8 @@ export = function register(RED: NodeAPI): void {
     const ctxSet = store.set;
 
     const seen = new BoundedSet(10_000);
+    /** Versions (id + etag) already emitted, by a notification or a catch-up: neither path emits one twice. */
+    const versionsSeen = new BoundedSet(10_000);
     let mismatches = 0;
     let closing = false;
     let received = 0;
@@ -196,12 +199,16 @@ export = function register(RED: NodeAPI): void {
       save: (records) => ctxSet('subscriptions', records),
       onEvent: (event) => {
         sendSide(`subscription/${event.kind}`, event);
+        if (event.kind === 'created' || event.kind === 'recreated') void catchUp(event.resource, { onlyIfBookmarked: event.kind === 'created' });
+        else if (event.kind === 'renewed' || event.kind === 'reauthorized') {
+          heard(event.resource, Date.now());
+          void cursors.flush().catch((err: Error) => node.warn(`ms365-webhook-in: saving catch-up bookmarks: ${err.message}`));
+        }
         if (event.kind === 'failed') {
           show('red', 'subscription failed');
           node.error(`ms365-webhook-in: subscription for ${event.resource} failed: ${event.error ?? ''}`);
         }
       },
-      onRecreated: (record) => void catchUp(record.resource),
     });
 
     /**
@@ -220,21 +227,25 @@ export = function register(RED: NodeAPI): void {
       pollStart: Date.now(),
       signal: abort.signal,
     });
-    const driveCursors = durableCursors(RED, node, {
-      filePrefix: 'webhook-drive',
-      contextKey: 'driveState',
+    /**
+     * Drive delta cursors (key: the subscription resource) and catch-up bookmarks of Outlook resources (key:
+     * `catchup:<resource>`), crash-safe (shared/durable-cursors).
+     */
+    const cursors = durableCursors(RED, node, {
+      filePrefix: 'webhook',
+      contextKey: 'webhookState',
       label: 'ms365-webhook-in',
       resend: (events) => {
         for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
       },
     });
     const ensureDriveCursor = async (resource: string): Promise<PollerCursor> => {
-      await driveCursors.loaded;
-      const stored = driveCursors.get(resource);
+      await cursors.loaded;
+      const stored = cursors.get(resource);
       if (stored) return stored;
       const { cursor } = await startDelta(engineContext(), driveResource(resource));
-      await driveCursors.beforeSend(resource, cursor, []);
-      await driveCursors.afterSend();
+      await cursors.beforeSend(resource, cursor, []);
+      await cursors.afterSend();
       return cursor;
     };
 
@@ -246,17 +257,60 @@ export = function register(RED: NodeAPI): void {
       const cursor = await ensureDriveCursor(resource);
       const round = await pollResource(engineContext(), driveResource(resource), cursor);
       const events = round.events.map(({ pollDate: _pollDate, ...event }) => ({ ...event, source: 'webhook' }) as Ms365Event);
-      await driveCursors.beforeSend(resource, round.cursor, events);
+      await cursors.beforeSend(resource, round.cursor, events);
       for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
       if (round.resynced) sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
-      await driveCursors.afterSend();
+      await cursors.afterSend();
     };
 
-    /** After a recreate or `missed`: drive resources catch up through delta; Outlook ones are reported on output 2. */
-    const catchUp = async (resource: string) => {
+    const bookmarkKey = (resource: string) => `catchup:${resource}`;
+    /** The subscription on `resource` delivered (or was confirmed alive) at `at`: a later catch-up starts there. */
+    const heard = (resource: string, at: number, version?: { objectId: string; updatedMs: number }) => {
+      if (!catchUpQuery(resource)) return;
+      cursors.note(bookmarkKey(resource), advanceBookmark(cursors.get(bookmarkKey(resource)), at, version));
+    };
+
+    /**
+     * After a recreate, a `missed` notification or a subscription created anew over a bookmark from an earlier run
+     * (`core/webhooks/catch-up`): drive resources read their delta; Outlook collections read what changed since the
+     * bookmark ($filter on lastModifiedDateTime; deletions in the gap cannot be seen); other resources are reported
+     * on output 2 (`lifecycle/catchup-needed`).
+     */
+    const catchUp = async (resource: string, options: { onlyIfBookmarked?: boolean } = {}) => {
       try {
-        if (isDriveResource(resource)) await resolveDrive(resource);
-        else sendSide('lifecycle/catchup-needed', { resource, reason: 'notifications may have been missed; poll this resource (ms365-poller) to catch up' });
+        await cursors.loaded;
+        if (isDriveResource(resource)) {
+          if (!options.onlyIfBookmarked) await resolveDrive(resource);
+          return;
+        }
+        const query = catchUpQuery(resource);
+        if (!query) {
+          if (!options.onlyIfBookmarked) sendSide('lifecycle/catchup-needed', { resource, reason: 'notifications may have been missed; poll this resource (ms365-poller) to catch up' });
+          return;
+        }
+        const bookmark = cursors.get(bookmarkKey(resource));
+        if (!bookmark) {
+          // A first subscription: nothing before it is owed; later gaps start here.
+          heard(resource, Date.now());
+          await cursors.flush();
+          if (!options.onlyIfBookmarked) sendSide('lifecycle/catchup-needed', { resource, reason: 'no bookmark to catch up from' });
+          return;
+        }
+        const [config] = parsePollerConfiguration(
+          { [query.objectType]: { url: query.url, idField: 'id' } },
+          { elementKey: connector.elementKey, timezone: 'UTC', mePath: connector.mePath },
+        );
+        const round = await pollResource(engineContext(), config!, bookmark);
+        const events: Ms365Event[] = [];
+        for (const { pollDate: _pollDate, ...polled } of round.events) {
+          const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
+          if (key && !versionsSeen.add(key)) continue; // delivered by a notification already
+          events.push({ ...polled, source: 'webhook' } as Ms365Event);
+        }
+        await cursors.beforeSend(bookmarkKey(resource), round.cursor, events);
+        for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
+        await cursors.afterSend();
+        sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.mode === 'filter' ? bookmark.watermark : Date.now()).toISOString(), events: events.length });
       } catch (err) {
         node.error(`ms365-webhook-in: catch-up of ${resource} failed: ${(err as Error).message}`);
       }
@@ -279,12 +333,20 @@ export = function register(RED: NodeAPI): void {
         }
         return;
       }
-      const record = manager.current.find((r) => r.id === item.subscriptionId);
+      // By id; else by resource: a subscription of an earlier run that Graph still serves (ids lost with memory context).
+      const itemResource = String(item.resource ?? '').replace(/^\/+/, '').toLowerCase();
+      const record =
+        manager.current.find((r) => r.id === item.subscriptionId) ??
+        manager.current.find((r) => itemResource === r.resource.toLowerCase() || itemResource.startsWith(`${r.resource.toLowerCase()}/`));
       if (objectTypeOf(item) === 'driveItems' && !item.resourceData) {
         await resolveDrive(record?.resource ?? String(item.resource).replace(/^\/+/, ''));
         return;
       }
       if (!seen.add(notificationKey(item))) return;
+      if (item.changeType !== 'deleted' && item.resourceData) {
+        const key = versionKey(String(item.resourceData.id ?? ''), item.resourceData['@odata.etag']);
+        if (key && !versionsSeen.add(key)) return; // emitted by a catch-up already
+      }
       let resource: Record<string, unknown> | undefined;
       const encrypted = (item as { encryptedContent?: unknown }).encryptedContent;
       if (isEncryptedContent(encrypted) && privateKey) {
@@ -297,7 +359,9 @@ export = function register(RED: NodeAPI): void {
           if (!(err instanceof GraphError && err.status === 404)) throw err; // deleted meanwhile: not an error
         }
       }
-      sendEvent(normalizeNotification(item, { elementKey: connector.elementKey, instanceName: connector.instanceName, receivedAt }, resource));
+      const event = normalizeNotification(item, { elementKey: connector.elementKey, instanceName: connector.instanceName, receivedAt }, resource);
+      if (record) heard(record.resource, receivedAt, resource ? { objectId: event.objectId, updatedMs: Date.parse(String(resource.lastModifiedDateTime)) } : undefined);
+      sendEvent(event);
     };
 
     const handler = async (req: Request, res: Response) => {
@@ -379,7 +443,7 @@ export = function register(RED: NodeAPI): void {
       abort.abort();
       removeRoute(RED, path);
       if (routesInUse.get(path) === node.id) routesInUse.delete(path);
-      const saveCursors = () => driveCursors.close(removed).catch((err: Error) => node.warn(`ms365-webhook-in: saving drive cursors on close: ${err.message}`));
+      const saveCursors = () => cursors.close(removed).catch((err: Error) => node.warn(`ms365-webhook-in: saving drive cursors on close: ${err.message}`));
       if (!removed) {
         manager.stop();
         const guard = setTimeout(done, 5000);

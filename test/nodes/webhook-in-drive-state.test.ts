@@ -55,7 +55,7 @@ describe('ms365-webhook-in drive cursors across a restart (node, against the sim
     const first = await load();
     const a = drive.createDriveItem(user, { name: 'a.txt', content: 'a' });
     await waitFor('a.txt', () => first.events.find((e) => e.objectId === a.id), 10_000);
-    const saved = JSON.parse(await fsp.readFile(path.join(userDir, '.ms365-events', 'webhook-drive-w1.json'), 'utf8')) as { cursors: Record<string, { mode: string }> };
+    const saved = JSON.parse(await fsp.readFile(path.join(userDir, '.ms365-events', 'webhook-w1.json'), 'utf8')) as { cursors: Record<string, { mode: string }> };
     assert.deepEqual(Object.values(saved.cursors).map((c) => c.mode), ['delta']);
 
     await helper.unload(); // memory context gone

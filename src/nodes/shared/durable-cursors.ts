@@ -4,6 +4,7 @@
  * cursor and those events go to `<userDir>/.ms365-events/<prefix>-<node id>.json` (atomic, fsync'd); after the send,
  * `{ seq, cursors }` is mirrored in node context. At start-up the newer record wins and the events a crash left
  * pending are handed to `resend` (same eventIds); a graceful close clears them; removal deletes file and context.
+ * Bookmarks no events depend on (`note`) are written lazily: with the next save, `flush` or `close`.
  * Without a user directory (the test helper) only the context is used.
  */
 import path from 'node:path';
@@ -31,6 +32,10 @@ export interface DurableCursors {
   get(key: string): PollerCursor | undefined;
   /** Forgets every cursor (`msg.reset`); saved with the next `beforeSend`. */
   forgetAll(): void;
+  /** Sets a cursor that no events depend on (a bookmark); written with the next `beforeSend`, `flush` or `close`. */
+  note(key: string, cursor: PollerCursor): void;
+  /** Writes noted cursors now (file, then context). */
+  flush(): Promise<void>;
   /** Before sending `pending` (the events about to go out, with earlier ones of the same round): on disk first. */
   beforeSend(key: string, cursor: PollerCursor, pending: Ms365Event[]): Promise<void>;
   /** After the send: the cursors into node context. */
@@ -45,6 +50,7 @@ export function durableCursors(RED: NodeAPI, node: Node, options: DurableCursorO
   const file = dir ? new PollerStateFile(path.join(dir, nodeStateFileName(options.filePrefix, node.id, '.json'))) : undefined;
   let state: PollerState = emptyPollerState();
   let fileWarned = false;
+  let dirty = false;
 
   const saveFile = async (next: PollerState) => {
     if (!file) return;
@@ -78,7 +84,19 @@ export function durableCursors(RED: NodeAPI, node: Node, options: DurableCursorO
     forgetAll: () => {
       state = { ...state, cursors: {} };
     },
+    note: (key, cursor) => {
+      state = { ...state, cursors: { ...state.cursors, [key]: cursor } };
+      dirty = true;
+    },
+    flush: async () => {
+      if (!dirty) return;
+      dirty = false;
+      state = { ...state, seq: state.seq + 1 };
+      await saveFile(state);
+      await store.set(options.contextKey, { seq: state.seq, cursors: state.cursors });
+    },
     beforeSend: async (key, cursor, pending) => {
+      dirty = false;
       state = { seq: state.seq + 1, cursors: { ...state.cursors, [key]: cursor }, pending: pending.slice() };
       await saveFile(state);
     },
@@ -90,10 +108,12 @@ export function durableCursors(RED: NodeAPI, node: Node, options: DurableCursorO
         await store.set(options.contextKey, undefined).catch(() => undefined); // the runtime may have dropped it
         return;
       }
-      if (!state.pending.length) return;
+      if (!state.pending.length && !dirty) return;
       await new Promise((resolve) => setImmediate(resolve)); // the last sends reach their wires
+      dirty = false;
       state = { ...state, seq: state.seq + 1, pending: [] };
       await saveFile(state);
+      await store.set(options.contextKey, { seq: state.seq, cursors: state.cursors }).catch(() => undefined);
     },
   };
 }
