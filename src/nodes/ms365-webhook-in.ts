@@ -429,8 +429,14 @@ export = function register(RED: NodeAPI): void {
     // The route exists first, so the validation handshake of each create succeeds.
     void (async () => {
       try {
+        // Drive cursors first: a change made once a subscription exists is after its cursor.
+        for (const spec of specs) {
+          const resource = resourceFor(connector, spec.resource);
+          if (!isDriveResource(resource)) continue;
+          // A failure here is retried by the first notification's resolution (ensureDriveCursor again).
+          await ensureDriveCursor(resource).catch((err: Error) => node.error(`ms365-webhook-in: drive cursor for ${resource}: ${err.message}`));
+        }
         await manager.start();
-        for (const record of manager.current) if (isDriveResource(record.resource)) await ensureDriveCursor(record.resource);
         if (!closing) show(manager.current.length === specs.length ? 'green' : 'red', specs.length ? `${manager.current.length} subscription(s)` : 'listening');
       } catch (err) {
         show('red', 'subscribe failed');
