@@ -40,6 +40,8 @@ export interface NodeRedProcess {
   /** An axios instance on the admin API (no throw on non-2xx). */
   admin: AxiosInstance;
   log(): string;
+  /** The running process id (resident memory in /proc/<pid>/status), undefined when stopped. */
+  pid(): number | undefined;
   deploy(flows: unknown[]): Promise<void>;
   getFlows(): Promise<unknown[]>;
   /** Graceful stop (SIGTERM, then SIGKILL after 5 s). Keeps the user directory. */
@@ -178,6 +180,7 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
     userDir,
     admin,
     log: () => output,
+    pid: () => (child && child.exitCode === null && !child.signalCode ? child.pid : undefined),
     async deploy(flows) {
       const res = await admin.post('flows', flows, { headers: { 'Node-RED-Deployment-Type': 'full', 'Content-Type': 'application/json' } });
       if (res.status !== 204 && res.status !== 200) throw new Error(`deploy failed: ${res.status} ${JSON.stringify(res.data)}`);
