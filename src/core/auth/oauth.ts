@@ -180,6 +180,15 @@ function toOAuthError(err: unknown): OAuthError {
   if (status !== undefined && status >= 400) {
     return new OAuthError({ error: status >= 500 ? 'server_error' : 'invalid_response', description: `HTTP ${status} from the token endpoint`, status });
   }
-  const reason = boom?.isBoom ? boom.message : err instanceof Error ? err.message : 'unknown';
-  return new OAuthError({ error: 'network_error', description: String(reason).slice(0, 200) });
+  if (!boom?.isBoom) {
+    // simple-oauth2 choked on the answer's shape (a JSON string, an array…): its message quotes the answer, which may
+    // hold a token, so it is not repeated (found by test/reliability/token-fuzz.test.ts).
+    return new OAuthError({ error: 'invalid_response', description: 'the token endpoint answered something that is not a token response' });
+  }
+  return new OAuthError({ error: 'network_error', description: unquoted(String(boom.message)).slice(0, 200) });
+}
+
+/** A transport error message without quoted parts (a parser's message may quote the answer it could not read). */
+function unquoted(message: string): string {
+  return message.replace(/'[^']*'|"[^"]*"|`[^`]*`/g, '…');
 }
