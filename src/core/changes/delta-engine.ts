@@ -20,6 +20,11 @@ export interface DeltaCursor {
   deltaLink: string;
   /** Start of the last completed round (ms). */
   syncedAt: number;
+  /**
+   * Objects that round reported CREATED although created after it started: created between the round's start and
+   * the moment Graph took its delta token, so they are "created since" the next round too, but no longer new there.
+   */
+  createdDuringRound?: string[];
 }
 
 export interface RoundResult<C> {
@@ -82,8 +87,10 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig): 
   return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart }, requests };
 }
 
-function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, since: number, onlyModifiedSince: boolean): Ms365Event[] {
+function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, onlyModifiedSince: boolean): Ms365Event[] {
   const events: Ms365Event[] = [];
+  const since = previous.syncedAt;
+  const alreadyCreated = new Set(previous.createdDuringRound ?? []);
   const { dates } = resource;
   for (const [id, item] of items) {
     if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
@@ -92,27 +99,42 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
     const created = readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
     if (onlyModifiedSince && !removed && (updated === undefined || updated < since)) continue;
     // Delta reports state, not each change (§5): an object created since the previous round started (its delta
-    // token was taken after that instant) is CREATED even if also modified since; created before it, UPDATED.
-    const eventType: EventType = removed ? 'DELETED' : created !== undefined && created >= since ? 'CREATED' : 'UPDATED';
+    // token was taken after that instant) is CREATED even if also modified since; created before it, UPDATED. One
+    // created after that instant but already reported CREATED by the previous round (it was read before the token
+    // was taken) is UPDATED now.
+    const isNew = created !== undefined && created >= since && !alreadyCreated.has(id);
+    const eventType: EventType = removed ? 'DELETED' : isNew ? 'CREATED' : 'UPDATED';
     const version = removed ? 'removed' : String(item['@odata.etag'] ?? item.eTag ?? item.changeKey ?? updated ?? '');
     events.push(makeEvent(resource, ctx, item, id, eventType, removed ? ctx.pollStart : updated ?? ctx.pollStart, version));
   }
   return events;
 }
 
+/** The cursor after a round that started at `ctx.pollStart` and emitted `events`. */
+function nextCursor(ctx: EngineContext, resource: ResourceConfig, deltaLink: string, events: Ms365Event[]): DeltaCursor {
+  const { dates } = resource;
+  const createdDuringRound = events
+    .filter((e) => e.eventType === 'CREATED')
+    .filter((e) => (readDate(e.raw, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone) ?? -Infinity) >= ctx.pollStart)
+    .map((e) => e.objectId);
+  return createdDuringRound.length > 0 ? { mode: 'delta', deltaLink, syncedAt: ctx.pollStart, createdDuringRound } : { mode: 'delta', deltaLink, syncedAt: ctx.pollStart };
+}
+
 /** One round from `cursor`. */
 export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cursor: DeltaCursor): Promise<RoundResult<DeltaCursor>> {
   try {
     const { items, deltaLink, requests } = await walk(ctx, resource, cursor.deltaLink);
-    return { events: toEvents(ctx, resource, items, cursor.syncedAt, false), cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart }, requests };
+    const events = toEvents(ctx, resource, items, cursor, false);
+    return { events, cursor: nextCursor(ctx, resource, deltaLink, events), requests };
   } catch (err) {
     if (!(err instanceof GraphError && err.status === 410)) throw err;
     // §5: 410 + Location = start a fresh enumeration there (or from the configured URL).
     const fresh = err.location ?? (isDrive(resource.url) ? resource.url : initialDeltaUrl(resource, ctx.pollStart));
     const { items, deltaLink, requests } = await walk(ctx, resource, fresh);
+    const events = toEvents(ctx, resource, items, cursor, true);
     return {
-      events: toEvents(ctx, resource, items, cursor.syncedAt, true),
-      cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart },
+      events,
+      cursor: nextCursor(ctx, resource, deltaLink, events),
       requests: requests + 1,
       resynced: true,
     };

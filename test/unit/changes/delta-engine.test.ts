@@ -81,4 +81,23 @@ describe('delta engine (against the simulator)', function () {
     const after = await round(mail, resynced.cursor);
     assert.equal(after.events.length, 0);
   });
+  it('an object created after a round started but read by it is CREATED once: its update in the next round is UPDATED', async () => {
+    // The round starts (pollStart), then the message is created, then Graph reads the feed: the round reports it
+    // CREATED, and the next round (whose "since" is that start) must not report its update as CREATED again.
+    const mail = resourceOf('outlookemail');
+    const start = await round(mail, undefined);
+    sim().state.clock.advance(1000);
+    const pollStart = sim().state.clock.now();
+    sim().state.clock.advance(200);
+    const m = store().createMessage(user(), { subject: 'created mid-round' });
+    const first = await pollResource({ graph, elementKey: 'outlookemail', instanceName: 'test', pollStart }, mail, start.cursor);
+    assert.deepEqual(first.events.map((e) => [e.objectId, e.eventType]), [[String(m.id), 'CREATED']]);
+    sim().state.clock.advance(1000);
+    store().updateMessage(user(), String(m.id), { isRead: true });
+    const second = await round(mail, first.cursor);
+    assert.deepEqual(second.events.map((e) => [e.objectId, e.eventType]), [[String(m.id), 'UPDATED']]);
+    const fresh = store().createMessage(user(), { subject: 'new in the third round' });
+    const third = await round(mail, second.cursor);
+    assert.deepEqual(third.events.map((e) => [e.objectId, e.eventType]), [[String(fresh.id), 'CREATED']]);
+  });
 });
