@@ -348,6 +348,7 @@ export = function register(RED: NodeAPI): void {
         if (key && !versionsSeen.add(key)) return; // emitted by a catch-up already
       }
       let resource: Record<string, unknown> | undefined;
+      let resourceError: string | undefined;
       const encrypted = (item as { encryptedContent?: unknown }).encryptedContent;
       if (isEncryptedContent(encrypted) && privateKey) {
         // §4: the resource travels in the notification; no fetch needed.
@@ -356,10 +357,17 @@ export = function register(RED: NodeAPI): void {
         try {
           resource = await connector.graph.get<Record<string, unknown>>(`/${String(item.resource).replace(/^\/+/, '')}`, undefined, abort.signal);
         } catch (err) {
-          if (!(err instanceof GraphError && err.status === 404)) throw err; // deleted meanwhile: not an error
+          if (abort.signal.aborted) throw err;
+          // Deleted meanwhile (404): not an error. Anything else (throttled or unavailable beyond the client's
+          // retries, forbidden…): the notification is answered already and Graph will not send it again, so the
+          // event goes out without the resource rather than not at all.
+          if (!(err instanceof GraphError && err.status === 404)) {
+            resourceError = (err as Error).message;
+            node.warn(`ms365-webhook-in: the changed ${objectTypeOf(item)} could not be fetched (${resourceError}); its event goes out without raw.resource`);
+          }
         }
       }
-      const event = normalizeNotification(item, { elementKey: connector.elementKey, instanceName: connector.instanceName, receivedAt }, resource);
+      const event = normalizeNotification(item, { elementKey: connector.elementKey, instanceName: connector.instanceName, receivedAt }, resource, resourceError);
       if (record) heard(record.resource, receivedAt, resource ? { objectId: event.objectId, updatedMs: Date.parse(String(resource.lastModifiedDateTime)) } : undefined);
       sendEvent(event);
     };

@@ -122,6 +122,20 @@ describe('ms365-webhook-in (node, against the simulator)', function () {
     assert.equal(catchUp.payload.events, 0, 'nothing changed: nothing emitted');
   });
 
+  it('a resource that cannot be fetched (throttled beyond the retries): the event still goes out, with raw.resourceError and a warning', async () => {
+    const { events, side } = await loadFlow([{ resource: 'me/messages', changeType: 'created,updated,deleted' }]);
+    await waitFor('subscription created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);
+    // The client tries 5 times (maxRetries 4); every GET of the message answers 429 (Retry-After 0).
+    sim().state.graph.faults.add({ kind: 'throttle', count: 5, retryAfterSeconds: 0, method: 'GET', path: '/[Mm]essages/' });
+    const message = sim().state.graph.store.createMessage(sim().state.defaultUser.id, { subject: 'not fetchable' });
+    const created = await waitFor('CREATED event', () => events.find((m) => m.payload.eventType === 'CREATED'), 10_000);
+    assert.equal(created.payload.objectId, message.id);
+    assert.equal(typeof created.payload.raw?.resource, 'string', "raw.resource stays the notification's resource path");
+    assert.match(String(created.payload.raw?.resourceError), /429|throttl/i);
+    const warn = (helper.getNode('w1') as unknown as { warn: { args: unknown[][] } }).warn;
+    assert.ok(warn.args.some(([w]) => /could not be fetched .*goes out without raw\.resource/.test(String(w))), JSON.stringify(warn.args));
+  });
+
   it('deletes its subscriptions when the node is removed', async () => {
     const { side } = await loadFlow([{ resource: 'me/messages', changeType: 'created' }]);
     const created = await waitFor('created', () => side.find((m) => m.topic === 'subscription/created'), 10_000);

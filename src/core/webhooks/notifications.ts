@@ -88,7 +88,11 @@ export interface NormalizeContext {
 }
 
 /** One Outlook (or other per-item) notification → the CONTRACT event; `resource` is the fetched object, if any. */
-export function normalizeNotification(item: NotificationItem, ctx: NormalizeContext, resource?: Record<string, unknown>): Ms365Event {
+/**
+ * One event per notification item. `resource`: the fetched (or decrypted) object, put in `raw.resource`;
+ * `resourceError`: why it could not be fetched (the event still goes out: the change is not lost).
+ */
+export function normalizeNotification(item: NotificationItem, ctx: NormalizeContext, resource?: Record<string, unknown>, resourceError?: string): Ms365Event {
   const objectId = objectIdOf(item);
   const modified = resource && typeof resource.lastModifiedDateTime === 'string' ? Date.parse(resource.lastModifiedDateTime) : NaN;
   const eventType = CHANGE_TYPES[String(item.changeType)] ?? 'UNKNOWN';
@@ -101,7 +105,7 @@ export function normalizeNotification(item: NotificationItem, ctx: NormalizeCont
     instanceName: ctx.instanceName,
     date: isoDate(Number.isFinite(modified) ? modified : ctx.receivedAt),
     source: 'webhook',
-    raw: resource ? { ...withoutClientState(item), resource } : withoutClientState(item),
+    raw: resource ? { ...withoutClientState(item), resource } : resourceError ? { ...withoutClientState(item), resourceError } : withoutClientState(item),
   };
 }
 
