@@ -107,6 +107,7 @@ function rssKiB(pid: number | undefined): number | undefined {
     // (objectId, eventType) names exactly one change: each object is created once, updated once, deleted once, and
     // each step only after the previous one came out (so no two steps fall in one poll round or one delta read).
     const made = new Set<string>();
+    const familyOf = new Map<string, string>(); // objectId → family name, for the failure message
     const objects = families.map(() => new Map<string, { stage: 'created' | 'updated' | 'deleted'; at: number }>());
     const got = () => new Set(receiver.events().map((e) => `${e.objectId} ${e.eventType}`));
     let faults = 0;
@@ -126,6 +127,7 @@ function rssKiB(pid: number | undefined): number | undefined {
       const seen = got();
       const id = family.create();
       mine.set(id, { stage: 'created', at: Date.now() });
+      familyOf.set(id, family.name);
       made.add(`${id} CREATED`);
       for (const [oid, o] of mine) {
         if (o.stage === 'created' && seen.has(`${oid} CREATED`) && Date.now() - o.at >= family.updateAfterMs) {
@@ -171,7 +173,12 @@ function rssKiB(pid: number | undefined): number | undefined {
     await waitUntil('every change at the receiver', () => [...made].every((c) => got().has(c)), 120_000).catch((err: Error) => {
       const have = got();
       const missing = [...made].filter((c) => !have.has(c));
-      throw new Error(`${err.message}: ${missing.length} of ${made.size} missing, e.g. ${missing.slice(0, 5).join(', ')}`);
+      const described = missing.slice(0, 8).map((c) => {
+        const [oid, type] = c.split(' ');
+        const delivered = receiver.events().filter((e) => e.objectId === oid).map((e) => `${e.eventType}/${e.source}`);
+        return `${familyOf.get(oid!) ?? '?'} ${type} of …${oid!.slice(-12)} (delivered for it: ${delivered.join(', ') || 'nothing'})`;
+      });
+      throw new Error(`${err.message}: ${missing.length} of ${made.size} missing: ${described.join('; ')}`);
     });
     const polls = state.graph.requests.list(/messages\/delta/).length;
     await waitUntil('two more polls', () => state.graph.requests.list(/messages\/delta/).length >= polls + 2, 30_000);
