@@ -81,7 +81,7 @@ export = function register(RED: NodeAPI): void {
     /** One poll of every resource, in order. Errors of one resource do not stop the others. */
     const pollOnce = async (trigger?: NodeMessage): Promise<Error | undefined> => {
       await cursors.loaded;
-      const pollStart = Date.now();
+      const pollStart = connector.graph.serverNow(); // Graph's clock (its Date header): windows survive clock jumps
       let count = 0;
       let failure: Error | undefined;
       node.status({ fill: 'blue', shape: 'dot', text: 'polling' });

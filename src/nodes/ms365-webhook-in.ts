@@ -25,6 +25,7 @@ import { advanceBookmark, catchUpQuery, versionKey } from '../core/webhooks/catc
 import { decryptResourceData, isEncryptedContent, validateValidationTokens, type Jwks } from '../core/webhooks/rich-notifications';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from '../core/webhooks/subscription-manager';
 import { startDelta } from '../core/changes/delta-engine';
+import { serialRounds } from '../core/changes/serial-rounds';
 import { pollResource, type PollerCursor } from '../core/changes';
 import type { EngineContext } from '../core/changes/shared';
 import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
@@ -191,6 +192,7 @@ export = function register(RED: NodeAPI): void {
 
     const manager = new SubscriptionManager({
       graph: connector.graph,
+      now: () => connector.graph.serverNow(), // expirations and renewals on Graph's clock
       notificationUrl,
       clientState,
       resourceData: rich,
@@ -201,7 +203,7 @@ export = function register(RED: NodeAPI): void {
         sendSide(`subscription/${event.kind}`, event);
         if (event.kind === 'created' || event.kind === 'recreated') void catchUp(event.resource, { onlyIfBookmarked: event.kind === 'created' });
         else if (event.kind === 'renewed' || event.kind === 'reauthorized') {
-          heard(event.resource, Date.now());
+          heard(event.resource, connector.graph.serverNow());
           void cursors.flush().catch((err: Error) => node.warn(`ms365-webhook-in: saving catch-up bookmarks: ${err.message}`));
         }
         if (event.kind === 'failed') {
@@ -224,7 +226,7 @@ export = function register(RED: NodeAPI): void {
       graph: connector.graph,
       elementKey: connector.elementKey,
       instanceName: connector.instanceName,
-      pollStart: Date.now(),
+      pollStart: connector.graph.serverNow(),
       signal: abort.signal,
     });
     /**
@@ -253,7 +255,7 @@ export = function register(RED: NodeAPI): void {
      * Drive notification or catch-up: every change since the cursor, one event per item. The new cursor and the
      * events reach the state file before the send (a crash sends them again, same eventIds), node context after.
      */
-    const resolveDrive = async (resource: string) => {
+    const resolveDrive = serialRounds(async (resource: string) => {
       const cursor = await ensureDriveCursor(resource);
       const round = await pollResource(engineContext(), driveResource(resource), cursor);
       const events = round.events.map(({ pollDate: _pollDate, ...event }) => ({ ...event, source: 'webhook' }) as Ms365Event);
@@ -261,7 +263,7 @@ export = function register(RED: NodeAPI): void {
       for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
       if (round.resynced) sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
       await cursors.afterSend();
-    };
+    });
 
     const bookmarkKey = (resource: string) => `catchup:${resource}`;
     /** The subscription on `resource` delivered (or was confirmed alive) at `at`: a later catch-up starts there. */
@@ -291,7 +293,7 @@ export = function register(RED: NodeAPI): void {
         const bookmark = cursors.get(bookmarkKey(resource));
         if (!bookmark) {
           // A first subscription: nothing before it is owed; later gaps start here.
-          heard(resource, Date.now());
+          heard(resource, connector.graph.serverNow());
           await cursors.flush();
           if (!options.onlyIfBookmarked) sendSide('lifecycle/catchup-needed', { resource, reason: 'no bookmark to catch up from' });
           return;
@@ -310,7 +312,7 @@ export = function register(RED: NodeAPI): void {
         await cursors.beforeSend(bookmarkKey(resource), round.cursor, events);
         for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
         await cursors.afterSend();
-        sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.mode === 'filter' ? bookmark.watermark : Date.now()).toISOString(), events: events.length });
+        sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.mode === 'filter' ? bookmark.watermark : connector.graph.serverNow()).toISOString(), events: events.length });
       } catch (err) {
         node.error(`ms365-webhook-in: catch-up of ${resource} failed: ${(err as Error).message}`);
       }
@@ -399,7 +401,7 @@ export = function register(RED: NodeAPI): void {
       }
       // §2.2: answer 202 within 3 s whatever happens next; the work continues after the answer.
       res.status(202).end();
-      const receivedAt = Date.now();
+      const receivedAt = connector.graph.serverNow(); // bookmarks are on Graph's clock
       if (batch.validationTokens.length || batch.items.some((i) => (i as { encryptedContent?: unknown }).encryptedContent !== undefined)) {
         // §4: a batch with resource data must carry valid tokens (aud = our app, iss = the items' tenant, Graph publisher).
         const tenantIds = [...new Set(batch.items.map((i) => String((i as { tenantId?: unknown }).tenantId ?? '')).filter(Boolean))];
@@ -452,8 +454,12 @@ export = function register(RED: NodeAPI): void {
       }
     })();
 
+    // A clock jump (ours or Graph's): a subscription may have expired on Graph's clock; renew or recreate it now.
+    const stopWatchingClock = connector.graph.onClockJump(() => manager.recheck());
+
     node.on('close', (removed: boolean, done: () => void) => {
       closing = true;
+      stopWatchingClock();
       abort.abort();
       removeRoute(RED, path);
       if (routesInUse.get(path) === node.id) routesInUse.delete(path);

@@ -40,6 +40,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Every answer's Date header is on the simulated clock (Graph and the identity platform send one; the nodes read
+  // Graph's time from it, so clock-jump tests move it with the tenant's clock).
+  app.use((_req, res, next) => {
+    res.setHeader('Date', new Date(state.clock.now()).toUTCString());
+    next();
+  });
   registerControl(app, state);
   registerIdentity(app, state);
   registerGraphGate(app, state);

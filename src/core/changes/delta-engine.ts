@@ -13,7 +13,7 @@
 import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
-import { makeEvent, pages, readDate, readField, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, type EngineContext } from './shared';
 
 export interface DeltaCursor {
   mode: 'delta';
@@ -21,10 +21,11 @@ export interface DeltaCursor {
   /** Start of the last completed round (ms). */
   syncedAt: number;
   /**
-   * Objects that round reported CREATED although created after it started: created between the round's start and
-   * the moment Graph took its delta token, so they are "created since" the next round too, but no longer new there.
+   * `[objectId, createdMs]` of objects reported CREATED whose creation is at or after `syncedAt`: "created since" for
+   * the next round too (created between that round's start and the moment Graph took its delta token), but no longer
+   * new there. Kept while their creation is at or after the newest `syncedAt`, so a handful at most.
    */
-  createdDuringRound?: string[];
+  createdSince?: Array<[string, number]>;
 }
 
 export interface RoundResult<C> {
@@ -81,16 +82,19 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig): 
   if (isDrive(resource.url)) {
     const sep = resource.url.includes('?') ? '&' : '?';
     const { deltaLink, requests } = await walk(ctx, resource, `${resource.url}${sep}token=latest`);
-    return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart }, requests };
+    return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: roundStartOnGraphClock(ctx) }, requests };
   }
   const { deltaLink, requests } = await walk(ctx, resource, initialDeltaUrl(resource, ctx.pollStart));
-  return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: ctx.pollStart }, requests };
+  return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: roundStartOnGraphClock(ctx) }, requests };
 }
 
 function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, onlyModifiedSince: boolean): Ms365Event[] {
   const events: Ms365Event[] = [];
   const since = previous.syncedAt;
-  const alreadyCreated = new Set(previous.createdDuringRound ?? []);
+  const alreadyCreated = new Set((previous.createdSince ?? []).map(([id]) => id));
+  // Graph's clock is behind the previous round's start: it was set back, and "created since" means nothing this
+  // round; Open Connectors' rule (created ≈ modified) decides instead.
+  const clockWentBack = roundStartOnGraphClock(ctx) < since - CLOCK_JUMP_MS;
   const { dates } = resource;
   for (const [id, item] of items) {
     if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
@@ -103,21 +107,25 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
     // created after that instant but already reported CREATED by the previous round (it was read before the token
     // was taken) is UPDATED now.
     const isNew = created !== undefined && created >= since && !alreadyCreated.has(id);
-    const eventType: EventType = removed ? 'DELETED' : isNew ? 'CREATED' : 'UPDATED';
+    const eventType: EventType = removed ? 'DELETED' : clockWentBack ? classify(created, updated, resource.createdCheckTolerance) : isNew ? 'CREATED' : 'UPDATED';
     const version = removed ? 'removed' : String(item['@odata.etag'] ?? item.eTag ?? item.changeKey ?? updated ?? '');
     events.push(makeEvent(resource, ctx, item, id, eventType, removed ? ctx.pollStart : updated ?? ctx.pollStart, version));
   }
   return events;
 }
 
-/** The cursor after a round that started at `ctx.pollStart` and emitted `events`. */
-function nextCursor(ctx: EngineContext, resource: ResourceConfig, deltaLink: string, events: Ms365Event[]): DeltaCursor {
+/** The cursor after a round that started at `ctx.pollStart` from `previous` and emitted `events`. */
+function nextCursor(ctx: EngineContext, resource: ResourceConfig, deltaLink: string, events: Ms365Event[], previous?: DeltaCursor): DeltaCursor {
   const { dates } = resource;
-  const createdDuringRound = events
-    .filter((e) => e.eventType === 'CREATED')
-    .filter((e) => (readDate(e.raw, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone) ?? -Infinity) >= ctx.pollStart)
-    .map((e) => e.objectId);
-  return createdDuringRound.length > 0 ? { mode: 'delta', deltaLink, syncedAt: ctx.pollStart, createdDuringRound } : { mode: 'delta', deltaLink, syncedAt: ctx.pollStart };
+  const syncedAt = roundStartOnGraphClock(ctx);
+  const reported = new Map<string, number>(previous?.createdSince ?? []);
+  for (const event of events) {
+    if (event.eventType !== 'CREATED') continue;
+    const created = readDate(event.raw, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
+    if (created !== undefined) reported.set(event.objectId, created);
+  }
+  const createdSince = [...reported].filter(([, created]) => created >= syncedAt);
+  return createdSince.length > 0 ? { mode: 'delta', deltaLink, syncedAt, createdSince } : { mode: 'delta', deltaLink, syncedAt };
 }
 
 /** One round from `cursor`. */
@@ -125,7 +133,7 @@ export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cu
   try {
     const { items, deltaLink, requests } = await walk(ctx, resource, cursor.deltaLink);
     const events = toEvents(ctx, resource, items, cursor, false);
-    return { events, cursor: nextCursor(ctx, resource, deltaLink, events), requests };
+    return { events, cursor: nextCursor(ctx, resource, deltaLink, events, cursor), requests };
   } catch (err) {
     if (!(err instanceof GraphError && err.status === 410)) throw err;
     // §5: 410 + Location = start a fresh enumeration there (or from the configured URL).
@@ -134,7 +142,7 @@ export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cu
     const events = toEvents(ctx, resource, items, cursor, true);
     return {
       events,
-      cursor: nextCursor(ctx, resource, deltaLink, events),
+      cursor: nextCursor(ctx, resource, deltaLink, events, cursor),
       requests: requests + 1,
       resynced: true,
     };

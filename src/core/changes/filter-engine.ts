@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { expandUrlMacros } from '../dates/url-macros';
 import type { ResourceConfig } from '../opencon/poller-config';
 import type { Ms365Event } from '../events';
-import { classify, makeEvent, pages, readDate, readField, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, type EngineContext } from './shared';
 import type { RoundResult } from './delta-engine';
 
 export interface FilterCursor {
@@ -30,7 +30,10 @@ export interface FilterCursor {
    * (ms) are not emitted again (they were, or are late arrivals given up to keep the state bounded).
    */
   skipThrough?: number;
-  /** Start of the first round: objects changed before it existed before the poller and are not emitted. */
+  /**
+   * Start of the first round: objects changed before it existed before the poller and are not emitted. 0 once the
+   * window has moved past it.
+   */
   startedAt: number;
 }
 
@@ -96,7 +99,8 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
     }
   }
   // Keep only what the next round's window can still return.
-  const nextFrom = ctx.pollStart - resource.pollDelay * 1000 - overlapMs;
+  const roundStart = roundStartOnGraphClock(ctx);
+  const nextFrom = roundStart - resource.pollDelay * 1000 - overlapMs;
   let retained = [...previous.filter(([, at]) => at >= nextFrom), ...keep.filter(([, at]) => at >= nextFrom)];
   let nextSkip = skipThrough >= nextFrom ? skipThrough : undefined;
   if (retained.length > MAX_SEEN) {
@@ -106,7 +110,12 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
     retained = retained.filter(([, at]) => at > cutoff);
     nextSkip = Math.max(cutoff, nextSkip ?? -Infinity);
   }
-  const next: FilterCursor = { mode: 'filter', watermark: ctx.pollStart, seen: retained, startedAt: cursor.startedAt ?? cursor.watermark };
+  // The next window opens at this round's start on Graph's clock (`roundStartOnGraphClock`: a jump of our clock
+  // never skips a window). Once the window has moved past the poller's start, or Graph's clock went back before it,
+  // that start no longer filters (0): objects changed after a clock was set back carry earlier dates and must come out.
+  const startedAt = cursor.startedAt ?? cursor.watermark;
+  const startPassed = startedAt < nextFrom || roundStart < startedAt - CLOCK_JUMP_MS;
+  const next: FilterCursor = { mode: 'filter', watermark: roundStart, seen: retained, startedAt: startPassed ? 0 : startedAt };
   if (nextSkip !== undefined) next.skipThrough = nextSkip;
   return { events, cursor: next, requests };
 }

@@ -4,6 +4,7 @@
  * `@odata.nextLink` (`reference/graph.md` §5–§6).
  */
 import type { GraphClient } from '../graph/client';
+export { CLOCK_JUMP_MS } from '../graph/client';
 import { changeEventId, isoDate, type EventType, type Ms365Event } from '../events';
 import type { ElementKey } from '../elements';
 import { graphFieldName } from '../opencon/hub-url';
@@ -17,6 +18,16 @@ export interface EngineContext {
   /** When this poll started (ms). */
   pollStart: number;
   signal?: AbortSignal;
+}
+
+/**
+ * When a round started, on Graph's clock, once its requests are answered: the earlier of `ctx.pollStart` (taken
+ * from the clock offset known before the round) and Graph's clock now (corrected by this round's answers). After our
+ * clock jumped ahead, the first is too late and the second right; after it jumped back, the first is early, which
+ * only widens the next window.
+ */
+export function roundStartOnGraphClock(ctx: EngineContext): number {
+  return Math.min(ctx.pollStart, ctx.graph.serverNow());
 }
 
 export interface GraphPage<T = Record<string, unknown>> {

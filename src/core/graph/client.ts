@@ -8,6 +8,7 @@
  * (401 `InvalidAuthenticationToken` ⇒ new token). The bearer token is only ever sent to the origin of `baseUrl`
  * (TARGETS.md: "bearer token sent to the configured Graph host only"); redirects are not followed.
  */
+import { ClockOffset } from './clock-offset';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { Ms365Error } from '../errors';
 import { silentLogger, type Logger } from '../logger';
@@ -74,6 +75,12 @@ export class GraphError extends Ms365Error {
   }
 }
 
+/**
+ * A change of this size between Graph's clock and ours is a jump (a clock stepped, a VM resumed, Graph's clock set);
+ * smaller differences are noise: the `Date` header has second resolution and answers take time to arrive.
+ */
+export const CLOCK_JUMP_MS = 60_000;
+
 export class GraphClient {
   readonly baseUrl: string;
   private readonly origin: string;
@@ -82,6 +89,8 @@ export class GraphClient {
   private readonly maxConcurrency: number;
   private active = 0;
   private readonly waiting: Array<() => void> = [];
+  private readonly clock = new ClockOffset();
+  private readonly clockJumpListeners = new Set<(shiftMs: number) => void>();
 
   constructor(readonly options: GraphClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -104,6 +113,44 @@ export class GraphClient {
       responseType: 'json',
       headers: { Accept: 'application/json' },
     });
+  }
+
+  /**
+   * Now on Graph's clock (ms): our clock corrected by what the `Date` headers of Graph's answers allow (`ClockOffset`:
+   * never ahead of Graph, within a few ms of it after a few answers). Windows of changes ("modified since") are in
+   * Graph's time: a jump of our clock, or of Graph's, does not move them. Our own clock until Graph has answered once.
+   */
+  serverNow(): number {
+    return Date.now() + (this.clock.offsetMs ?? 0);
+  }
+
+  /** Whether `serverNow()` is corrected by an answer of Graph yet. */
+  get knowsServerClock(): boolean {
+    return this.clock.offsetMs !== undefined;
+  }
+
+  /**
+   * Called when Graph's clock and ours moved apart by `CLOCK_JUMP_MS` or more (`shiftMs`: how far Graph's clock moved
+   * relative to ours). Returns the unsubscribe function.
+   */
+  onClockJump(listener: (shiftMs: number) => void): () => void {
+    this.clockJumpListeners.add(listener);
+    return () => this.clockJumpListeners.delete(listener);
+  }
+
+  private noteServerDate(date: string | undefined, sentAt: number, receivedAt: number): void {
+    const at = date ? Date.parse(date) : NaN;
+    if (!Number.isFinite(at)) return;
+    const shift = this.clock.observe(at, sentAt, receivedAt);
+    if (Math.abs(shift) < CLOCK_JUMP_MS) return;
+    this.logger.debug(`Graph's clock moved ${Math.round(shift / 1000)} s relative to ours`);
+    for (const listener of this.clockJumpListeners) {
+      try {
+        listener(shift);
+      } catch (err) {
+        this.logger.warn(`clock jump listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Requests running now (at most `maxConcurrency`). */
@@ -142,6 +189,7 @@ export class GraphClient {
       const token = await this.options.tokens.getAccessToken();
       let res: AxiosResponse<unknown>;
       await this.acquire(req.signal);
+      const sentAt = Date.now();
       try {
         throwIfAborted(req.signal);
         res = await this.http.request({
@@ -168,6 +216,7 @@ export class GraphClient {
         this.release();
       }
       const headers = flatHeaders(res.headers as Record<string, unknown>);
+      this.noteServerDate(headers.date, sentAt, Date.now());
       if (res.status < 400) return { status: res.status, data: res.data as T, headers };
       const error = toGraphError(res.status, res.data, headers);
       if (res.status === 401 && !refreshed) {

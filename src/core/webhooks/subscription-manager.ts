@@ -217,6 +217,14 @@ export class SubscriptionManager {
     }
   }
 
+  /**
+   * Look at the expirations again now: after a clock jump (`GraphClient.onClockJump`) a subscription may have
+   * expired on Graph's clock long before our timer (a monotonic one) fires.
+   */
+  recheck(): void {
+    this.schedule();
+  }
+
   /** One timer for the earliest half-life among the subscriptions. */
   private schedule(): void {
     if (this.stopped) return;
