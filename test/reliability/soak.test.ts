@@ -10,13 +10,15 @@
  * - everything into ms365-callback-out → a loopback receiver that checks every signature.
  * Checked at the end: every change made came out exactly once (one event per (objectId, eventType), no repeats at
  * all), every signature verified, no unhandled rejection or uncaught error, no secret in the log; and resident memory
- * (VmRSS of the Node-RED process, sampled every 5 s) grows by at most MEMORY_BOUND_MIB between the sample at 60 s
- * (warm: flows started, every code path taken once) and the largest later sample (40 MiB: see the measurement at MEMORY_BOUND_MIB).
- * The figures are printed.
- * Status: the 300 s run at 04:45 UTC lost 5 of 1614 changes (all UPDATED of Outlook ids) before later webhook-in
- * fixes landed; at 05:43 a 60 s run passed delivery (310/310, 0 repeats) and the next one lost 2 of 308 (UPDATED of
- * Outlook ids again; family not yet identified: contacts via $filter or events via webhook); until a full run is green it runs only when SOAK_SECONDS is set (e.g. `SOAK_SECONDS=300 npx mocha
- * test/reliability/soak.test.ts`), so that `npm test` stays green and short.
+ * (VmRSS of the Node-RED process, sampled every 5 s) grows by at most MEMORY_BOUND_MIB (TARGETS: 20 MB over 5 min of
+ * steady load). Growth = median of the samples of the last minute − median of the first minute after warm-up
+ * (WARM_SECONDS: flows started, every code path taken once). Medians, because single samples swing ~20 MiB with the
+ * young generation of the V8 heap (a 120 s run: 106.7 MiB right after a GC, 140.7 MiB a few samples later).
+ * The figures are printed. Runs in `npm test` (about 6 minutes with SOAK_SECONDS=300, the set-up and the drain);
+ * `SOAK_SECONDS=60 npx mocha test/reliability/soak.test.ts` for a short run.
+ * Found by this soak and fixed: an object created between a delta round's start and Graph's read came out CREATED
+ * twice and its UPDATED never (delta engine, `createdSince`); a notification whose resource could not be
+ * fetched through a 429/503/504 burst was dropped (webhook-in now emits it with `raw.resourceError`).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -28,9 +30,9 @@ import { SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 
 const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const WARM_SECONDS = Math.min(60, Math.floor(SOAK_SECONDS / 5));
-// Measured: a 60 s run went 129.3 MiB at start → 100.6 after the first GC → 121.3 max (+20.7, never above the start);
-// the heap's young generation alone swings ~20 MiB between samples, so 40 MiB (the issue's figure) is the bound.
-const MEMORY_BOUND_MIB = 40;
+/** Window of samples whose median is compared: the first one after warm-up, and the last one. */
+const MEDIAN_WINDOW_MS = Math.min(60, Math.floor(SOAK_SECONDS / 4)) * 1000;
+const MEMORY_BOUND_MIB = 20;
 const KEY = 'soak-signature-key';
 const TICK_MS = 500;
 const CONTACT_UPDATE_AFTER_MS = 3000; // Open Connectors' CREATED rule: created ≈ updated within 2 s
@@ -54,7 +56,7 @@ function rssKiB(pid: number | undefined): number | undefined {
   }
 }
 
-(process.env.SOAK_SECONDS ? describe : describe.skip)(`reliability: soak of ${SOAK_SECONDS} s on a real Node-RED 4.1 (changes, polls, notifications, token expiry, 429/503/504)`, function () {
+describe(`reliability: soak of ${SOAK_SECONDS} s on a real Node-RED 4.1 (changes, polls, notifications, token expiry, 429/503/504)`, function () {
   this.timeout((SOAK_SECONDS + 240) * 1000);
   const sim = useSimulator();
   let nr: NodeRedProcess;
@@ -192,18 +194,23 @@ function rssKiB(pid: number | undefined): number | undefined {
       const key = `${e.objectId} ${e.eventType}`;
       idsByChange.set(key, (idsByChange.get(key) ?? new Set()).add(e.eventId));
     }
-    const warm = rss.find((s) => s.at >= WARM_SECONDS * 1000) ?? rss[0];
-    const later = rss.filter((s) => warm && s.at > warm.at);
-    const maxLater = later.reduce((m, s) => Math.max(m, s.kib), warm?.kib ?? 0);
-    const mib = (kib: number | undefined) => (kib === undefined ? 'n/a' : (kib / 1024).toFixed(1));
+    const median = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!;
+    };
+    const soakEnd = rss[rss.length - 1]?.at ?? 0;
+    const early = rss.filter((s) => s.at >= WARM_SECONDS * 1000 && s.at < WARM_SECONDS * 1000 + MEDIAN_WINDOW_MS).map((s) => s.kib);
+    const late = rss.filter((s) => s.at > soakEnd - MEDIAN_WINDOW_MS).map((s) => s.kib);
+    const growthKiB = median(late) - median(early);
+    const mib = (kib: number | undefined) => (kib === undefined || !Number.isFinite(kib) ? 'n/a' : (kib / 1024).toFixed(1));
     const bySource = (source: string) => events.filter((e) => e.source === source).length;
     console.log(
       `      soak: ${SOAK_SECONDS} s, ${made.size} changes, ${events.length} events (${bySource('polling')} polling, ${bySource('webhook')} webhook), ${repeats} repeats;` +
         ` ${polls} mail delta polls, ${receiver.notifications.length} callbacks, ${faults} faults injected, ${tokenExpiries} token expiries`,
     );
     console.log(
-      `      memory (VmRSS, MiB): start ${mib(rss[0]?.kib)}, at ${WARM_SECONDS} s ${mib(warm?.kib)}, max after ${mib(maxLater)}, end ${mib(rss[rss.length - 1]?.kib)};` +
-        ` growth after warm-up ${mib(maxLater - (warm?.kib ?? 0))} (bound ${MEMORY_BOUND_MIB})`,
+      `      memory (VmRSS, MiB, ${rss.length} samples): start ${mib(rss[0]?.kib)}, min ${mib(Math.min(...rss.map((s) => s.kib)))}, max ${mib(Math.max(...rss.map((s) => s.kib)))}, end ${mib(rss[rss.length - 1]?.kib)};` +
+        ` median ${WARM_SECONDS}–${WARM_SECONDS + MEDIAN_WINDOW_MS / 1000} s ${mib(median(early))}, median of the last ${MEDIAN_WINDOW_MS / 1000} s ${mib(median(late))}: growth ${mib(growthKiB)} (bound ${MEMORY_BOUND_MIB})`,
     );
 
     assert.deepEqual([...received].sort(), [...made].sort(), 'the changes received equal the changes made');
@@ -213,6 +220,6 @@ function rssKiB(pid: number | undefined): number | undefined {
     assert.doesNotMatch(nr.log(), /unhandled|uncaught/i);
     for (const secret of [SIM_CLIENT_SECRET, KEY]) assert.ok(!nr.log().includes(secret), 'no secret in the log');
     assert.ok(rss.length >= SOAK_SECONDS / 10, `memory sampled (${rss.length} samples)`);
-    assert.ok(maxLater - (warm?.kib ?? 0) <= MEMORY_BOUND_MIB * 1024, `resident memory grew ${mib(maxLater - (warm?.kib ?? 0))} MiB after warm-up (bound ${MEMORY_BOUND_MIB} MiB)`);
+    assert.ok(growthKiB <= MEMORY_BOUND_MIB * 1024, `resident memory grew ${mib(growthKiB)} MiB after warm-up (bound ${MEMORY_BOUND_MIB} MiB)`);
   });
 });
