@@ -17,6 +17,7 @@ import { buildNotifications } from '../src/core/delivery/envelope';
 import { Outbox } from '../src/core/delivery/outbox';
 import { CallbackSender } from '../src/core/delivery/sender';
 import type { Ms365Event } from '../src/core/events';
+import { report } from './report';
 
 const EVENTS_PER_INPUT = 100;
 const INPUTS = Number(process.env.BENCH_INPUTS ?? 200); // 20,000 events, 2,000 notifications
@@ -133,6 +134,14 @@ async function main(): Promise<void> {
   console.log(`pipeline (outbox fsync per input + HMAC + ordered POST): ${pipelineRate.toFixed(0)} events/s median of [${list(pipelineRates)}] (last round: all inputs durable after ${durableSec.toFixed(2)} s)`);
   console.log(`bare axios loop (same bodies, same receiver):            ${bareRate.toFixed(0)} events/s median of [${list(bareRates)}]`);
   console.log(`ratio pipeline / bare: ${(pipelineRate / bareRate).toFixed(2)} (target >= 0.8); receiver saw ${received} POSTs`);
+  report({
+    figure: 'callback-out throughput (outbox fsync + HMAC + ordered POST)',
+    value: pipelineRate,
+    unit: 'events/s',
+    baseline: { what: 'bare axios loop, same bodies and receiver', value: bareRate },
+    ratio: pipelineRate / bareRate,
+    target: '≥ 0.8× bare',
+  });
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await fsp.rm(dir, { recursive: true, force: true });
 }

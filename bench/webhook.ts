@@ -12,14 +12,11 @@ import axios from 'axios';
 import { startSimulator } from '../src/simulator/server';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../src/simulator/identity';
 import { startNodeRed, waitUntil } from '../test/support/nodered-process';
+import { report } from './report';
+import { numberArg, percentile } from './measure';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i === -1 ? fallback : Number(args[i + 1]);
-};
-const RATE = arg('--rate', 500);
-const SECONDS = arg('--seconds', 5);
+const RATE = numberArg('--rate', 500);
+const SECONDS = numberArg('--seconds', 5);
 const CLIENT_STATE = 'bench-client-state';
 
 function notification(i: number): string {
@@ -40,10 +37,6 @@ function notification(i: number): string {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const client = axios.create({ httpAgent: agent, validateStatus: () => true, headers: { 'Content-Type': 'application/json' } });
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-}
 
 async function steady(url: string): Promise<{ p50: number; p99: number; max: number; errors: number; sent: number }> {
   const latencies: number[] = [];
@@ -147,6 +140,11 @@ async function main(): Promise<void> {
     }
     const [a, b] = Object.values(results);
     console.log(`  throughput ratio (ours / hand-wired): ${(a.saturated / b.saturated).toFixed(2)}x`);
+    const handWired = { what: 'hand-wired http in → function → http response' };
+    report({ figure: `webhook-in answer latency p50 at ${RATE}/s`, value: a.p50, unit: 'ms', baseline: { ...handWired, value: b.p50 }, ratio: a.p50 / b.p50 });
+    report({ figure: `webhook-in answer latency p99 at ${RATE}/s`, value: a.p99, unit: 'ms', baseline: { ...handWired, value: b.p99 }, ratio: a.p99 / b.p99, target: 'p99 ≤ 20 ms' });
+    report({ figure: 'webhook-in errors at the offered load', value: a.errors, unit: `of ${a.sent}`, baseline: { ...handWired, value: b.errors } });
+    report({ figure: 'webhook-in throughput, 16 in flight', value: a.saturated, unit: 'notifications/s', baseline: { ...handWired, value: b.saturated }, ratio: a.saturated / b.saturated, target: '≥ 1.0× hand-wired' });
   } finally {
     await nr.dispose();
     await sim.close();
