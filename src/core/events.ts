@@ -30,9 +30,10 @@ export interface Ms365Event {
  * re-emitted poll round, an at-least-once webhook delivery) carries the same `eventId`.
  */
 export function changeEventId(...parts: Array<string | number | undefined | null>): string {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(`${part ?? ''}\u0000`);
-  return hash.digest('base64url').slice(0, 32);
+  // One update of the joined parts: the same digest as one update per part, at a fraction of the cost.
+  let text = '';
+  for (const part of parts) text += `${part ?? ''}\u0000`;
+  return createHash('sha256').update(text).digest('base64url').slice(0, 32);
 }
 
 /** `msg.topic` for an event: `<elementKey>/<objectType>/<eventType>`. */
@@ -40,7 +41,14 @@ export function eventTopic(event: Pick<Ms365Event, 'elementKey' | 'objectType' |
   return `${event.elementKey}/${event.objectType}/${event.eventType}`;
 }
 
-/** ISO-8601 UTC with milliseconds, the only date format events carry. */
+let lastIsoMs = NaN;
+let lastIso = '';
+
+/** ISO-8601 UTC with milliseconds, the only date format events carry. (The last one is kept: a round's events share their pollDate.) */
 export function isoDate(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }

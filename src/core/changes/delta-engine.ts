@@ -88,7 +88,8 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig): 
   return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: roundStartOnGraphClock(ctx) }, requests };
 }
 
-function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, onlyModifiedSince: boolean): Ms365Event[] {
+/** The round's events; `createdOf` receives the creation time of each object reported CREATED. */
+function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, onlyModifiedSince: boolean, createdOf: Map<string, number>): Ms365Event[] {
   const events: Ms365Event[] = [];
   const since = previous.syncedAt;
   const alreadyCreated = new Set((previous.createdSince ?? []).map(([id]) => id));
@@ -109,21 +110,17 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
     const isNew = created !== undefined && created >= since && !alreadyCreated.has(id);
     const eventType: EventType = removed ? 'DELETED' : clockWentBack ? classify(created, updated, resource.createdCheckTolerance) : isNew ? 'CREATED' : 'UPDATED';
     const version = removed ? 'removed' : String(item['@odata.etag'] ?? item.eTag ?? item.changeKey ?? updated ?? '');
+    if (eventType === 'CREATED' && created !== undefined) createdOf.set(id, created);
     events.push(makeEvent(resource, ctx, item, id, eventType, removed ? ctx.pollStart : updated ?? ctx.pollStart, version));
   }
   return events;
 }
 
-/** The cursor after a round that started at `ctx.pollStart` from `previous` and emitted `events`. */
-function nextCursor(ctx: EngineContext, resource: ResourceConfig, deltaLink: string, events: Ms365Event[], previous?: DeltaCursor): DeltaCursor {
-  const { dates } = resource;
+/** The cursor after a round that started at `ctx.pollStart` from `previous` and reported `createdOf` CREATED. */
+function nextCursor(ctx: EngineContext, deltaLink: string, createdOf: Map<string, number>, previous?: DeltaCursor): DeltaCursor {
   const syncedAt = roundStartOnGraphClock(ctx);
   const reported = new Map<string, number>(previous?.createdSince ?? []);
-  for (const event of events) {
-    if (event.eventType !== 'CREATED') continue;
-    const created = readDate(event.raw, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
-    if (created !== undefined) reported.set(event.objectId, created);
-  }
+  for (const [id, created] of createdOf) reported.set(id, created);
   const createdSince = [...reported].filter(([, created]) => created >= syncedAt);
   return createdSince.length > 0 ? { mode: 'delta', deltaLink, syncedAt, createdSince } : { mode: 'delta', deltaLink, syncedAt };
 }
@@ -132,17 +129,19 @@ function nextCursor(ctx: EngineContext, resource: ResourceConfig, deltaLink: str
 export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cursor: DeltaCursor): Promise<RoundResult<DeltaCursor>> {
   try {
     const { items, deltaLink, requests } = await walk(ctx, resource, cursor.deltaLink);
-    const events = toEvents(ctx, resource, items, cursor, false);
-    return { events, cursor: nextCursor(ctx, resource, deltaLink, events, cursor), requests };
+    const createdOf = new Map<string, number>();
+    const events = toEvents(ctx, resource, items, cursor, false, createdOf);
+    return { events, cursor: nextCursor(ctx, deltaLink, createdOf, cursor), requests };
   } catch (err) {
     if (!(err instanceof GraphError && err.status === 410)) throw err;
     // §5: 410 + Location = start a fresh enumeration there (or from the configured URL).
     const fresh = err.location ?? (isDrive(resource.url) ? resource.url : initialDeltaUrl(resource, ctx.pollStart));
     const { items, deltaLink, requests } = await walk(ctx, resource, fresh);
-    const events = toEvents(ctx, resource, items, cursor, true);
+    const createdOf = new Map<string, number>();
+    const events = toEvents(ctx, resource, items, cursor, true, createdOf);
     return {
       events,
-      cursor: nextCursor(ctx, resource, deltaLink, events, cursor),
+      cursor: nextCursor(ctx, deltaLink, createdOf, cursor),
       requests: requests + 1,
       resynced: true,
     };
