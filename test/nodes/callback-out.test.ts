@@ -8,10 +8,9 @@ import { createHmac } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeMessage } from 'node-red';
-import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
+import { helper, allNodes, useNodeRed, useTempUserDir } from '../support/node-red-helper';
 import type { Ms365Event } from '../../src/core/events';
 
 const KEY = 'callback-test-key';
@@ -88,7 +87,6 @@ function statusesOf(node: Node): Array<{ fill?: string; shape?: string; text?: s
 
 describe('ms365-callback-out node', function () {
   this.timeout(20000);
-  let userDir: string;
   let receiver: Receiver;
   const previousUnit = process.env.MS365_CALLBACK_RETRY_UNIT_MS;
 
@@ -100,20 +98,16 @@ describe('ms365-callback-out node', function () {
     else process.env.MS365_CALLBACK_RETRY_UNIT_MS = previousUnit;
   });
   useNodeRed();
+  const userDir = useTempUserDir('ms365-cb-node-');
   beforeEach(async () => {
-    userDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ms365-cb-node-'));
-    helper.settings({ userDir });
     receiver = new Receiver();
     await receiver.start();
   });
   afterEach(async () => {
-    await helper.unload();
     await receiver.stop();
-    helper.settings({});
-    await fsp.rm(userDir, { recursive: true, force: true });
   });
 
-  const outboxPath = (id: string) => path.join(userDir, '.ms365-events', `outbox-${id}.jsonl`);
+  const outboxPath = (id: string) => path.join(userDir(), '.ms365-events', `outbox-${id}.jsonl`);
 
   function flow(url: string, extra: Record<string, unknown> = {}) {
     return [

@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
+import { helper, allNodes, useNodeRed, useTempUserDir } from '../support/node-red-helper';
 import { useSimulator } from '../support/simulator';
 import { connectorFlowNode, waitFor } from '../support/connector';
 import type { Ms365Event } from '../../src/core/events';
@@ -23,21 +22,11 @@ describe('ms365-poller state file (node, against the simulator)', function () {
   this.timeout(30_000);
   const sim = useSimulator();
   useNodeRed();
-  let userDir: string;
-
-  beforeEach(async () => {
-    userDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ms365-poller-state-'));
-    helper.settings({ userDir });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    helper.settings({});
-    await fsp.rm(userDir, { recursive: true, force: true });
-  });
+  const userDir = useTempUserDir('ms365-poller-state-');
 
   const user = () => sim().state.defaultUser.id;
   const store = () => sim().state.graph.store;
-  const stateFile = () => path.join(userDir, '.ms365-events', 'poller-p1.json');
+  const stateFile = () => path.join(userDir(), '.ms365-events', 'poller-p1.json');
   const readState = async () => JSON.parse(await fsp.readFile(stateFile(), 'utf8')) as PollerState & { format: number };
 
   async function load() {

@@ -5,12 +5,9 @@
  * bookmark in the state file; versions already delivered by a notification are never emitted twice.
  */
 import assert from 'node:assert/strict';
-import { promises as fsp } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import axios from 'axios';
 import type { NodeMessage } from 'node-red';
-import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
+import { helper, allNodes, useNodeRed, useTempUserDir } from '../support/node-red-helper';
 import { useHttpNodeServer } from '../support/http-node';
 import { useSimulator } from '../support/simulator';
 import { connectorFlowNode, waitFor } from '../support/connector';
@@ -23,17 +20,7 @@ describe('ms365-webhook-in catch-up of Outlook resources (node, against the simu
   const sim = useSimulator();
   useNodeRed();
   const { capture, base: baseUrl } = useHttpNodeServer();
-  let userDir: string;
-
-  beforeEach(async () => {
-    userDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ms365-webhook-catchup-'));
-    helper.settings({ userDir });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    helper.settings({});
-    await fsp.rm(userDir, { recursive: true, force: true });
-  });
+  useTempUserDir('ms365-webhook-catchup-');
 
   const user = () => sim().state.defaultUser.id;
   const store = () => sim().state.graph.store;

@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
+import { helper, allNodes, useNodeRed, useTempUserDir } from '../support/node-red-helper';
 import { useHttpNodeServer } from '../support/http-node';
 import { useSimulator } from '../support/simulator';
 import { connectorFlowNode, waitFor } from '../support/connector';
@@ -20,17 +19,7 @@ describe('ms365-webhook-in drive cursors across a restart (node, against the sim
   const sim = useSimulator();
   useNodeRed();
   const { capture, base: baseUrl } = useHttpNodeServer();
-  let userDir: string;
-
-  beforeEach(async () => {
-    userDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ms365-webhook-state-'));
-    helper.settings({ userDir });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    helper.settings({});
-    await fsp.rm(userDir, { recursive: true, force: true });
-  });
+  const userDir = useTempUserDir('ms365-webhook-state-');
 
   async function load() {
     const { node: conn, credentials } = connectorFlowNode(sim());
@@ -55,7 +44,7 @@ describe('ms365-webhook-in drive cursors across a restart (node, against the sim
     const first = await load();
     const a = drive.createDriveItem(user, { name: 'a.txt', content: 'a' });
     await waitFor('a.txt', () => first.events.find((e) => e.objectId === a.id), 10_000);
-    const saved = JSON.parse(await fsp.readFile(path.join(userDir, '.ms365-events', 'webhook-w1.json'), 'utf8')) as { cursors: Record<string, { mode: string }> };
+    const saved = JSON.parse(await fsp.readFile(path.join(userDir(), '.ms365-events', 'webhook-w1.json'), 'utf8')) as { cursors: Record<string, { mode: string }> };
     assert.deepEqual(Object.values(saved.cursors).map((c) => c.mode), ['delta']);
 
     await helper.unload(); // memory context gone

@@ -12,6 +12,7 @@ import http from 'node:http';
 import { startNodeRed, waitUntil, type NodeRedProcess } from '../support/nodered-process';
 import { useSimulator } from '../support/simulator';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
+import { prng } from '../support/prng';
 
 const CLIENT_STATE = `fuzz-client-state-${crypto.randomBytes(8).toString('hex')}`;
 const TOTAL = 10_000;
@@ -31,18 +32,6 @@ interface FuzzAnswer {
   kind: string;
   status: number;
   body: string;
-}
-
-/** A deterministic pseudo-random source, so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function generator(seed: number): (i: number) => FuzzRequest {

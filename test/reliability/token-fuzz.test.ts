@@ -23,6 +23,7 @@ import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 import { startNodeRed, waitUntil, type NodeRedProcess } from '../support/nodered-process';
 import { useSimulator } from '../support/simulator';
 import { startCallbackReceiver } from '../support/callback-receiver';
+import { prng } from '../support/prng';
 
 const ANSWERS = Number(process.env.TOKEN_FUZZ_ANSWERS ?? 10_000);
 /**
@@ -34,18 +35,6 @@ const NODE_RED_SECONDS = 60;
 const NODE_RED_MIN_ANSWERS = 30;
 const SEED = Number(process.env.TOKEN_FUZZ_SEED ?? 20261123);
 const FUZZ_CLIENT_SECRET = 'fuzz-client-SECRET-5bQ';
-
-/** mulberry32: a small seeded PRNG, so a failing answer can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Answer {
   kind: string;

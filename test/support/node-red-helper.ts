@@ -2,6 +2,9 @@
  * node-red-node-test-helper wired for this package: a real Node-RED runtime (the devDependency), our node
  * modules loaded from src through tsx.
  */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 
 helper.init(require.resolve('node-red'));
@@ -27,4 +30,22 @@ export function useNodeRed(): void {
   after((done) => {
     helper.stopServer(done);
   });
+}
+
+/**
+ * A fresh Node-RED user directory for each test (the nodes keep their state files in `<userDir>/.ms365-events`),
+ * unloaded and removed after it. Returns the current directory's path.
+ */
+export function useTempUserDir(prefix: string): () => string {
+  let userDir = '';
+  beforeEach(async () => {
+    userDir = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));
+    helper.settings({ userDir });
+  });
+  afterEach(async () => {
+    await helper.unload();
+    helper.settings({});
+    await fsp.rm(userDir, { recursive: true, force: true });
+  });
+  return () => userDir;
 }

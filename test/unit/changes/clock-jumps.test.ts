@@ -4,13 +4,8 @@
  * own clock jumped ahead, loses no change and classifies new objects as CREATED.
  */
 import assert from 'node:assert/strict';
-import { useSimulator } from '../../support/simulator';
-import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../../src/simulator/identity';
-import { MicrosoftOAuth } from '../../../src/core/auth/oauth';
-import { TokenManager } from '../../../src/core/auth/token-manager';
-import { MemoryTokenStore } from '../../../src/core/auth/token-store';
-import { GraphClient } from '../../../src/core/graph/client';
-import { APP_ONLY_SCOPE } from '../../../src/core/elements';
+import { simGraphClient, useSimulator } from '../../support/simulator';
+import type { GraphClient } from '../../../src/core/graph/client';
 import { pollResource, type PollerCursor, type EngineContext } from '../../../src/core/changes';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
 
@@ -22,9 +17,7 @@ describe('clock jumps (change engines against the simulator)', function () {
   let graph: GraphClient;
 
   beforeEach(() => {
-    const oauth = new MicrosoftOAuth({ authorityHost: sim().authorityHost, tenant: sim().state.tenantId, clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET });
-    const tokens = new TokenManager({ grantType: 'client_credentials', oauth, scope: APP_ONLY_SCOPE, store: new MemoryTokenStore() });
-    graph = new GraphClient({ baseUrl: sim().graphBaseUrl, tokens });
+    graph = simGraphClient(sim());
   });
 
   const store = () => sim().state.graph.store;

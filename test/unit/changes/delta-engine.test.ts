@@ -3,13 +3,8 @@
  * last-wins merge within a round, drive CREATED / UPDATED / DELETED, and 410 resync without flooding.
  */
 import assert from 'node:assert/strict';
-import { useSimulator } from '../../support/simulator';
-import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../../src/simulator/identity';
-import { MicrosoftOAuth } from '../../../src/core/auth/oauth';
-import { TokenManager } from '../../../src/core/auth/token-manager';
-import { MemoryTokenStore } from '../../../src/core/auth/token-store';
-import { GraphClient } from '../../../src/core/graph/client';
-import { APP_ONLY_SCOPE } from '../../../src/core/elements';
+import { simGraphClient, useSimulator } from '../../support/simulator';
+import type { GraphClient } from '../../../src/core/graph/client';
 import { pollResource, type PollerCursor, type EngineContext } from '../../../src/core/changes';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
 
@@ -19,9 +14,7 @@ describe('delta engine (against the simulator)', function () {
   let graph: GraphClient;
 
   before(() => {
-    const oauth = new MicrosoftOAuth({ authorityHost: sim().authorityHost, tenant: sim().state.tenantId, clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET });
-    const tokens = new TokenManager({ grantType: 'client_credentials', oauth, scope: APP_ONLY_SCOPE, store: new MemoryTokenStore() });
-    graph = new GraphClient({ baseUrl: sim().graphBaseUrl, tokens });
+    graph = simGraphClient(sim());
   });
 
   const store = () => sim().state.graph.store;

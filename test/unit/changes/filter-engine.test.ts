@@ -3,13 +3,8 @@
  * (late-visible items and same-second boundaries neither lost nor repeated) and bounded dedupe state.
  */
 import assert from 'node:assert/strict';
-import { useSimulator } from '../../support/simulator';
-import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../../src/simulator/identity';
-import { MicrosoftOAuth } from '../../../src/core/auth/oauth';
-import { TokenManager } from '../../../src/core/auth/token-manager';
-import { MemoryTokenStore } from '../../../src/core/auth/token-store';
-import { GraphClient } from '../../../src/core/graph/client';
-import { APP_ONLY_SCOPE } from '../../../src/core/elements';
+import { simGraphClient, useSimulator } from '../../support/simulator';
+import type { GraphClient } from '../../../src/core/graph/client';
 import { pollResource, type PollerCursor, type EngineContext } from '../../../src/core/changes';
 import { MAX_SEEN, dedupeKey } from '../../../src/core/changes/filter-engine';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
@@ -21,9 +16,7 @@ describe('filter engine (against the simulator)', function () {
   let resource: ResourceConfig;
 
   before(() => {
-    const oauth = new MicrosoftOAuth({ authorityHost: sim().authorityHost, tenant: sim().state.tenantId, clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET });
-    const tokens = new TokenManager({ grantType: 'client_credentials', oauth, scope: APP_ONLY_SCOPE, store: new MemoryTokenStore() });
-    graph = new GraphClient({ baseUrl: sim().graphBaseUrl, tokens });
+    graph = simGraphClient(sim());
   });
   beforeEach(() => {
     const mePath = `/users/${sim().state.defaultUser.id}`;

@@ -6,14 +6,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { useSimulator } from '../../support/simulator';
-import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../../src/simulator/identity';
-import { MicrosoftOAuth } from '../../../src/core/auth/oauth';
-import { TokenManager } from '../../../src/core/auth/token-manager';
-import { MemoryTokenStore } from '../../../src/core/auth/token-store';
+import { simAppTokens, useSimulator } from '../../support/simulator';
+import type { TokenManager } from '../../../src/core/auth/token-manager';
 import { GraphClient, GraphError, type TokenSource } from '../../../src/core/graph/client';
 import { Ms365Error } from '../../../src/core/errors';
-import { APP_ONLY_SCOPE } from '../../../src/core/elements';
 
 interface Scripted {
   status: number;
@@ -89,10 +85,7 @@ describe('graph: GraphClient', () => {
     maxInFlight = 0;
   });
 
-  function tokens(): TokenManager {
-    const oauth = new MicrosoftOAuth({ authorityHost: sim().authorityHost, tenant: sim().state.tenantId, clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET });
-    return new TokenManager({ grantType: 'client_credentials', oauth, scope: APP_ONLY_SCOPE, store: new MemoryTokenStore() });
-  }
+  const tokens = (): TokenManager => simAppTokens(sim());
 
   function client(source: TokenSource = tokens(), extra: Partial<ConstructorParameters<typeof GraphClient>[0]> = {}): GraphClient {
     return new GraphClient({ baseUrl: `${graph.url}/v1.0/`, tokens: source, ...extra });
