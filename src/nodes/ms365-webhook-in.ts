@@ -122,6 +122,11 @@ function removeRoute(RED: NodeAPI, path: string): void {
   }
 }
 
+/** An event the poller engines produced for this node (drive delta, catch-up): source "webhook", no pollDate. */
+function asWebhookEvent({ pollDate: _pollDate, ...event }: Ms365Event): Ms365Event {
+  return { ...event, source: 'webhook' };
+}
+
 export = function register(RED: NodeAPI): void {
   function Ms365WebhookInNode(this: Node<WebhookCredentials>, def: WebhookDef) {
     RED.nodes.createNode(this, def);
@@ -258,7 +263,7 @@ export = function register(RED: NodeAPI): void {
     const resolveDrive = serialRounds(async (resource: string) => {
       const cursor = await ensureDriveCursor(resource);
       const round = await pollResource(engineContext(), driveResource(resource), cursor);
-      const events = round.events.map(({ pollDate: _pollDate, ...event }) => ({ ...event, source: 'webhook' }) as Ms365Event);
+      const events = round.events.map(asWebhookEvent);
       await cursors.beforeSend(resource, round.cursor, events);
       for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
       if (round.resynced) sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
@@ -304,10 +309,10 @@ export = function register(RED: NodeAPI): void {
         );
         const round = await pollResource(engineContext(), config!, bookmark);
         const events: Ms365Event[] = [];
-        for (const { pollDate: _pollDate, ...polled } of round.events) {
+        for (const polled of round.events) {
           const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
           if (key && !versionsSeen.add(key)) continue; // delivered by a notification already
-          events.push({ ...polled, source: 'webhook' } as Ms365Event);
+          events.push(asWebhookEvent(polled));
         }
         await cursors.beforeSend(bookmarkKey(resource), round.cursor, events);
         for (const event of events) if (seen.add(event.eventId)) sendEvent(event);

@@ -88,14 +88,17 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig): 
   return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: roundStartOnGraphClock(ctx) }, requests };
 }
 
-/** The round's events; `createdOf` receives the creation time of each object reported CREATED. */
-function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, onlyModifiedSince: boolean, createdOf: Map<string, number>): Ms365Event[] {
+/**
+ * The events of a round that started at `roundStart` (Graph's clock); `createdOf` receives the creation time of each
+ * object reported CREATED.
+ */
+function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, roundStart: number, onlyModifiedSince: boolean, createdOf: Map<string, number>): Ms365Event[] {
   const events: Ms365Event[] = [];
   const since = previous.syncedAt;
   const alreadyCreated = new Set((previous.createdSince ?? []).map(([id]) => id));
   // Graph's clock is behind the previous round's start: it was set back, and "created since" means nothing this
   // round; Open Connectors' rule (created ≈ modified) decides instead.
-  const clockWentBack = roundStartOnGraphClock(ctx) < since - CLOCK_JUMP_MS;
+  const clockWentBack = roundStart < since - CLOCK_JUMP_MS;
   const { dates } = resource;
   for (const [id, item] of items) {
     if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
@@ -116,9 +119,8 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
   return events;
 }
 
-/** The cursor after a round that started at `ctx.pollStart` from `previous` and reported `createdOf` CREATED. */
-function nextCursor(ctx: EngineContext, deltaLink: string, createdOf: Map<string, number>, previous?: DeltaCursor): DeltaCursor {
-  const syncedAt = roundStartOnGraphClock(ctx);
+/** The cursor after a round that started at `syncedAt` (Graph's clock) from `previous` and reported `createdOf` CREATED. */
+function nextCursor(syncedAt: number, deltaLink: string, createdOf: Map<string, number>, previous?: DeltaCursor): DeltaCursor {
   const reported = new Map<string, number>(previous?.createdSince ?? []);
   for (const [id, created] of createdOf) reported.set(id, created);
   const createdSince = [...reported].filter(([, created]) => created >= syncedAt);
@@ -129,19 +131,21 @@ function nextCursor(ctx: EngineContext, deltaLink: string, createdOf: Map<string
 export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cursor: DeltaCursor): Promise<RoundResult<DeltaCursor>> {
   try {
     const { items, deltaLink, requests } = await walk(ctx, resource, cursor.deltaLink);
+    const roundStart = roundStartOnGraphClock(ctx);
     const createdOf = new Map<string, number>();
-    const events = toEvents(ctx, resource, items, cursor, false, createdOf);
-    return { events, cursor: nextCursor(ctx, deltaLink, createdOf, cursor), requests };
+    const events = toEvents(ctx, resource, items, cursor, roundStart, false, createdOf);
+    return { events, cursor: nextCursor(roundStart, deltaLink, createdOf, cursor), requests };
   } catch (err) {
     if (!(err instanceof GraphError && err.status === 410)) throw err;
     // §5: 410 + Location = start a fresh enumeration there (or from the configured URL).
     const fresh = err.location ?? (isDrive(resource.url) ? resource.url : initialDeltaUrl(resource, ctx.pollStart));
     const { items, deltaLink, requests } = await walk(ctx, resource, fresh);
+    const roundStart = roundStartOnGraphClock(ctx);
     const createdOf = new Map<string, number>();
-    const events = toEvents(ctx, resource, items, cursor, true, createdOf);
+    const events = toEvents(ctx, resource, items, cursor, roundStart, true, createdOf);
     return {
       events,
-      cursor: nextCursor(ctx, deltaLink, createdOf, cursor),
+      cursor: nextCursor(roundStart, deltaLink, createdOf, cursor),
       requests: requests + 1,
       resynced: true,
     };

@@ -124,11 +124,6 @@ export class GraphClient {
     return Date.now() + (this.clock.offsetMs ?? 0);
   }
 
-  /** Whether `serverNow()` is corrected by an answer of Graph yet. */
-  get knowsServerClock(): boolean {
-    return this.clock.offsetMs !== undefined;
-  }
-
   /**
    * Called when Graph's clock and ours moved apart by `CLOCK_JUMP_MS` or more (`shiftMs`: how far Graph's clock moved
    * relative to ours). Returns the unsubscribe function.
