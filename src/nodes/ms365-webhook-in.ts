@@ -278,6 +278,31 @@ export = function register(RED: NodeAPI): void {
     };
 
     /**
+     * One catch-up round of an Outlook collection from its bookmark; rounds of one resource run one at a time (like
+     * drive rounds: two from the same bookmark would let the older one's cursor win).
+     */
+    const catchUpFromBookmark = serialRounds(async (resource: string) => {
+      const query = catchUpQuery(resource);
+      const bookmark = cursors.get(bookmarkKey(resource));
+      if (!query || !bookmark) return;
+      const [config] = parsePollerConfiguration(
+        { [query.objectType]: { url: query.url, idField: 'id' } },
+        { elementKey: connector.elementKey, timezone: 'UTC', mePath: connector.mePath },
+      );
+      const round = await pollResource(engineContext(), config!, bookmark);
+      const events: Ms365Event[] = [];
+      for (const polled of round.events) {
+        const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
+        if (key && !versionsSeen.add(key)) continue; // delivered by a notification already
+        events.push(asWebhookEvent(polled));
+      }
+      await cursors.beforeSend(bookmarkKey(resource), round.cursor, events);
+      for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
+      await cursors.afterSend();
+      sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.mode === 'filter' ? bookmark.watermark : connector.graph.serverNow()).toISOString(), events: events.length });
+    });
+
+    /**
      * After a recreate, a `missed` notification or a subscription created anew over a bookmark from an earlier run
      * (`core/webhooks/catch-up`): drive resources read their delta; Outlook collections read what changed since the
      * bookmark ($filter on lastModifiedDateTime; deletions in the gap cannot be seen); other resources are reported
@@ -303,21 +328,7 @@ export = function register(RED: NodeAPI): void {
           if (!options.onlyIfBookmarked) sendSide('lifecycle/catchup-needed', { resource, reason: 'no bookmark to catch up from' });
           return;
         }
-        const [config] = parsePollerConfiguration(
-          { [query.objectType]: { url: query.url, idField: 'id' } },
-          { elementKey: connector.elementKey, timezone: 'UTC', mePath: connector.mePath },
-        );
-        const round = await pollResource(engineContext(), config!, bookmark);
-        const events: Ms365Event[] = [];
-        for (const polled of round.events) {
-          const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
-          if (key && !versionsSeen.add(key)) continue; // delivered by a notification already
-          events.push(asWebhookEvent(polled));
-        }
-        await cursors.beforeSend(bookmarkKey(resource), round.cursor, events);
-        for (const event of events) if (seen.add(event.eventId)) sendEvent(event);
-        await cursors.afterSend();
-        sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.mode === 'filter' ? bookmark.watermark : connector.graph.serverNow()).toISOString(), events: events.length });
+        await catchUpFromBookmark(resource);
       } catch (err) {
         node.error(`ms365-webhook-in: catch-up of ${resource} failed: ${(err as Error).message}`);
       }
