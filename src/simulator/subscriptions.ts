@@ -29,6 +29,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import type { SimChange, SimState } from './state';
 import { principalOf } from './graph/gate';
 import { graphErrorBody } from './graph/errors';
+import { subscriptionPermissionError } from './graph/permissions';
 
 export interface SimSubscription {
   id: string;
@@ -333,6 +334,8 @@ export function registerSubscriptions(app: Express, state: SimState): void {
     }
     const target = resolveResource(state, String(body.resource), principal?.userId);
     if (typeof target === 'string') return error(res, 400, 'InvalidRequest', target);
+    const forbidden = subscriptionPermissionError(principal, target.kind, state.findUser(target.userId)?.driveType === 'personal');
+    if (forbidden) return error(res, 403, forbidden.code, forbidden.message);
     if (target.drive && changeType.trim() !== 'updated') {
       return error(res, 400, 'InvalidRequest', "Only 'updated' changeType is supported on the drive root.");
     }
