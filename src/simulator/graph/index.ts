@@ -325,6 +325,18 @@ function driveList(ctx: Ctx, parentId: string): Record<string, unknown> {
   });
 }
 
+/** The id of the item at `path` below the root (names compared case-insensitively, as OneDrive does). */
+function driveItemByPath(ctx: Ctx, path: string): string {
+  let current = ctx.data.rootId;
+  for (const name of path.split('/').filter(Boolean)) {
+    const lower = name.toLowerCase();
+    const child = filterIter(ctx.data.driveItems.live(), (e) => e.obj.parentReference?.id === current && e.obj.name?.toLowerCase() === lower).next();
+    if (child.done) throw driveNotFound();
+    current = child.value.id;
+  }
+  return current;
+}
+
 function driveItemJson(ctx: Ctx, id: string): Record<string, unknown> {
   const entry = ctx.data.driveItems.get(id);
   if (!entry) throw driveNotFound();
@@ -540,6 +552,12 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         };
       }
       const sub = second?.toLowerCase();
+      if (sub?.startsWith('root:')) {
+        // An item by path ("Get driveItem": `/drive/root:/path/to/item`, also with a closing `:`).
+        const path = rest.slice(1).join('/').slice('root:'.length).replace(/:$/, '');
+        if (path.includes(':')) throw badRequest(`Resource not found for the segment '${rest[rest.length - 1]}'.`);
+        return driveItemJson(ctx, driveItemByPath(ctx, path));
+      }
       if (sub === 'root') {
         if (n === 2) return driveItemJson(ctx, data.rootId);
         if (n === 3 && third.toLowerCase() === 'children') return driveList(ctx, data.rootId);
