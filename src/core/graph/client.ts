@@ -95,7 +95,7 @@ export class MissingPermissionError extends GraphError {
       graphCode: cause.graphCode,
       requestId: cause.requestId,
       message: permission
-        ? `missing permission ${permission} (the ${kind} Microsoft Graph needs to ${required!.operation}; grant it to the app and consent; ${cause.message})`
+        ? `missing permission ${permission} (the ${kind} Microsoft Graph needs to ${required!.operation}${required!.delegatedPersonal && appOnly !== true ? `; personal accounts: ${required!.delegatedPersonal}` : ''}; grant it to the app and consent; ${cause.message})`
         : `missing permission (${cause.message})`,
     });
     this.name = 'MissingPermissionError';
