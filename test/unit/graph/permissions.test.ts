@@ -67,5 +67,19 @@ describe('graph permissions (graph.md §11.6)', () => {
       assert.match(err.message, /^missing permission Mail\.ReadBasic\.All \(the application permission Microsoft Graph needs to read messages;/);
       assert.equal(sim().state.graph.requests.list(/messages\/delta/).length, 1, 'a 403 is not retried');
     });
+
+    it('a delegated token without mail scopes: "missing permission Mail.ReadBasic"', async () => {
+      // A token the simulated identity platform issued for a sign-in that asked for User.Read only.
+      const { token } = sim().state.accessTokens.issue({ userId: sim().state.defaultUser.id, clientId: 'delegated-app', tenantId: sim().state.tenantId, scopes: ['User.Read'], appOnly: false });
+      const graph = new GraphClient({ baseUrl: sim().graphBaseUrl, tokens: { getAccessToken: async () => token, onUnauthorized: async () => undefined }, appOnly: false });
+      assert.equal((await graph.get<{ id: string }>('/me')).id, sim().state.defaultUser.id);
+      const err = await graph.get("/me/mailFolders('inbox')/messages/delta").then(
+        () => assert.fail('expected a 403'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof MissingPermissionError);
+      assert.equal(err.permission, 'Mail.ReadBasic');
+      assert.match(err.message, /^missing permission Mail\.ReadBasic \(the delegated permission/);
+    });
   });
 });
