@@ -22,6 +22,8 @@ import type { EngineContext } from './shared';
 export const MAX_REMEMBERED_FOLDERS = 5000;
 
 export interface DriveScope {
+  /** The folder as configured (drive path + id or path): another configuration starts afresh. */
+  of: string;
   /** The drive's `driveType`: `business`, `personal` or `documentLibrary`. */
   driveType: string;
   /** The folder's item id. */
@@ -111,7 +113,8 @@ export async function withDriveScope(
 ): Promise<RoundResult<ScopedDeltaCursor>> {
   const target = parseDriveDeltaUrl(resource.url);
   if (!target || (target.folderId === undefined && target.folderPath === undefined)) return run(resource, cursor);
-  let scope = cursor?.driveScope;
+  const of = `${target.driveBase}:${target.folderId ?? `root:${target.folderPath ?? ''}`}`;
+  let scope = cursor?.driveScope?.of === of ? cursor.driveScope : undefined;
   let requests = 0;
   if (!scope) {
     const drive = await ctx.graph.get<{ driveType?: string }>(`${target.driveBase}?$select=id,driveType`, undefined, ctx.signal);
@@ -124,8 +127,8 @@ export async function withDriveScope(
       folderId = folder.id;
     }
     const driveType = drive.driveType ?? 'business';
-    scope = { driveType, folderId, narrowed: driveType !== 'personal' };
-    cursor = undefined; // a cursor without its scope belongs to an older configuration: start again
+    scope = { of, driveType, folderId, narrowed: driveType !== 'personal' };
+    cursor = undefined; // a cursor without this scope belongs to another configuration: start again
   }
   const folderId = scope.folderId;
   const effective: ResourceConfig = scope.narrowed
@@ -154,7 +157,7 @@ export async function withDriveScope(
     for (const item of raws) if (item.deleted && typeof item.id === 'string') folders.delete(item.id);
   }
   const remembered = [...folders].slice(-MAX_REMEMBERED_FOLDERS);
-  const driveScope: DriveScope = remembered.length > 0 ? { ...scope, folders: remembered } : { driveType: scope.driveType, folderId, narrowed: scope.narrowed };
+  const driveScope: DriveScope = remembered.length > 0 ? { ...scope, folders: remembered } : { of, driveType: scope.driveType, folderId, narrowed: scope.narrowed };
   return { ...result, events, requests, cursor: { ...result.cursor, driveScope } };
 }
 

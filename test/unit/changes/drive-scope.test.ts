@@ -78,6 +78,11 @@ describe('drive folder resources (against the simulator)', function () {
     store().updateDriveItem(business(), other.id!, { name: 'Other renamed' });
     const fourth = await round(resource, third.cursor);
     assert.deepEqual(summary(fourth.events), [['CREATED', 'late.txt']]);
+
+    // The resource now names another folder: its cursor is not reused (a new starting point, nothing emitted).
+    store().createDriveItem(business(), { name: 'other-file.txt', parentId: other.id! });
+    const moved = await round(resourceOf(`/me/drive/items/${other.id}/delta`, business()), fourth.cursor);
+    assert.deepEqual(moved.events, []);
   });
 
   it('personal drive: the folder delta itself (no narrowing); the folder itself is not reported', async () => {
