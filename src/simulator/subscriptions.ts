@@ -334,8 +334,6 @@ export function registerSubscriptions(app: Express, state: SimState): void {
     }
     const target = resolveResource(state, String(body.resource), principal?.userId);
     if (typeof target === 'string') return error(res, 400, 'InvalidRequest', target);
-    const forbidden = subscriptionPermissionError(principal, target.kind, state.findUser(target.userId)?.driveType === 'personal');
-    if (forbidden) return error(res, 403, forbidden.code, forbidden.message);
     if (target.drive && changeType.trim() !== 'updated') {
       return error(res, 400, 'InvalidRequest', "Only 'updated' changeType is supported on the drive root.");
     }
@@ -362,6 +360,9 @@ export function registerSubscriptions(app: Express, state: SimState): void {
         return error(res, 400, 'InvalidRequest', 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.');
       }
     }
+    // The permission is checked after the handshake (users see the validation request, then the 403).
+    const forbidden = subscriptionPermissionError(principal, target.kind, state.findUser(target.userId)?.driveType === 'personal');
+    if (forbidden) return error(res, 403, forbidden.code, forbidden.message);
     const sub: SimSubscription = {
       id: randomUUID(),
       resource: String(body.resource),

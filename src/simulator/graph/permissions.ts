@@ -97,13 +97,14 @@ export function checkPermission(principal: TokenPrincipal, method: string, rest:
 }
 
 /**
- * The 403 body for a subscription the token may not create, or undefined when it may. The reason text inside
- * Graph's `ExtensionError` message is not documented: the simulator quotes the workload's own refusal.
+ * The 403 body for a subscription the token may not create, or undefined when it may. The reason inside Graph's
+ * `ExtensionError` message as users report it: "Access denied" for a drive root (OneDrive/onedrive-api-docs issue
+ * 1398, after a successful validation handshake), "Forbidden" otherwise (microsoftgraph/msgraph-sdk-dotnet issue 365).
  */
 export function subscriptionPermissionError(principal: TokenPrincipal | undefined, kind: SimChange['kind'], personalDrive: boolean): { code: string; message: string } | undefined {
   if (!principal) return undefined;
   const accepted = kind === 'driveItem' && personalDrive ? SUBSCRIBE_PERSONAL_DRIVE : SUBSCRIBE[kind];
   if (holds(principal, accepted)) return undefined;
-  const reason = kind === 'driveItem' ? 'Access denied' : 'Access is denied. Check credentials and try again.';
+  const reason = kind === 'driveItem' ? 'Access denied' : 'Forbidden';
   return { code: 'ExtensionError', message: `Operation: Create; Exception: [Status Code: Forbidden; Reason: ${reason}]` };
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { useSimulator } from '../../support/simulator';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET, identityOf } from '../../../src/simulator/identity';
@@ -45,20 +47,36 @@ describe('simulated Graph: delegated scopes and app roles', () => {
     assertGraphError(await get(sim(), appOnly(['Mail.Read']), `/drives/${sim().state.graph.store.user(user()).driveId}/root/delta`), 403, 'accessDenied', 'Access denied');
   });
 
-  it('subscription create without the resource permission → 403 ExtensionError "Operation: Create; Exception: [Status Code: Forbidden; ..."', async () => {
-    const post = (token: string, resource: string) =>
-      axios.post(
-        `${sim().graphBaseUrl}/subscriptions`,
-        { changeType: resource.endsWith('root') ? 'updated' : 'created', notificationUrl: 'http://127.0.0.1:9/never-called', resource, expirationDateTime: new Date(sim().state.clock.now() + 3_600_000).toISOString() },
-        { headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true },
-      );
-    const mail = await post(delegated(['Calendars.Read']), 'me/messages');
-    assertGraphError(mail, 403, 'ExtensionError', /^Operation: Create; Exception: \[Status Code: Forbidden; Reason: .+\]$/);
-    // A work drive's root needs Files.ReadWrite.All: Files.ReadWrite (enough on personal OneDrive) is refused.
-    const drive = await post(delegated(['Files.ReadWrite']), 'me/drive/root');
-    assertGraphError(drive, 403, 'ExtensionError', /^Operation: Create; Exception: \[Status Code: Forbidden; Reason: .+\]$/);
-    const app = await post(appOnly(['Files.Read.All']), `users/${user()}/drive/root`);
-    assertGraphError(app, 403, 'ExtensionError', /Status Code: Forbidden/);
+  it('subscription create without the resource permission → 403 ExtensionError "Operation: Create; Exception: [Status Code: Forbidden; ..." after the handshake', async () => {
+    // A receiver that answers the validation handshake (Graph validates first, then refuses).
+    let handshakes = 0;
+    const receiver = http.createServer((req, res) => {
+      const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
+      if (token !== null) handshakes += 1;
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(token ?? '');
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      const post = (token: string, resource: string) =>
+        axios.post(
+          `${sim().graphBaseUrl}/subscriptions`,
+          { changeType: resource.endsWith('root') ? 'updated' : 'created', notificationUrl: url, resource, expirationDateTime: new Date(sim().state.clock.now() + 3_600_000).toISOString() },
+          { headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true },
+        );
+      const mail = await post(delegated(['Calendars.Read']), 'me/messages');
+      assertGraphError(mail, 403, 'ExtensionError', 'Operation: Create; Exception: [Status Code: Forbidden; Reason: Forbidden]');
+      assert.equal(handshakes, 1, 'the handshake came first');
+      // A work drive's root needs Files.ReadWrite.All: Files.ReadWrite (enough on personal OneDrive) is refused.
+      const drive = await post(delegated(['Files.ReadWrite']), 'me/drive/root');
+      assertGraphError(drive, 403, 'ExtensionError', 'Operation: Create; Exception: [Status Code: Forbidden; Reason: Access denied]');
+      const app = await post(appOnly(['Files.Read.All']), `users/${user()}/drive/root`);
+      assertGraphError(app, 403, 'ExtensionError', /Status Code: Forbidden/);
+      const personal = sim().state.users.find((u) => u.driveType === 'personal')!.id;
+      assert.equal((await post(delegated(['Files.ReadWrite'], personal), 'me/drive/root')).status, 201, 'Files.ReadWrite is enough on personal OneDrive');
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 
   it('the identity platform puts the authorize request scopes in delegated tokens and the app roles in app-only ones', async () => {
