@@ -44,6 +44,8 @@ const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
  * Files.ReadWrite.All).
  */
 export const DEFAULT_APP_ROLES: readonly string[] = ['Mail.Read', 'Calendars.Read', 'Contacts.Read', 'Files.ReadWrite.All', 'User.Read.All'];
+/** Delegated permissions configured on a simulated app unless it names its own (granted by a `.default` request). */
+export const DEFAULT_DELEGATED_PERMISSIONS: readonly string[] = ['User.Read', 'Mail.Read', 'Calendars.Read', 'Contacts.Read', 'Files.ReadWrite.All'];
 
 export interface SimApp {
   clientId: string;
@@ -55,6 +57,8 @@ export interface SimApp {
   anyLoopbackRedirect: boolean;
   /** Application permissions granted with admin consent: the `roles` of its app-only tokens. */
   appRoles: string[];
+  /** Delegated permissions configured on the registration: what a `.default` scope request grants. */
+  delegatedPermissions: string[];
 }
 
 interface AuthCode {
@@ -154,6 +158,7 @@ export class SimIdentity {
       redirectUris: init.redirectUris ?? [],
       anyLoopbackRedirect: init.anyLoopbackRedirect ?? (init.redirectUris === undefined || init.redirectUris.length === 0),
       appRoles: init.appRoles ?? [...DEFAULT_APP_ROLES],
+      delegatedPermissions: init.delegatedPermissions ?? [...DEFAULT_DELEGATED_PERMISSIONS],
     };
     this.apps.set(app.clientId, app);
     return app;
@@ -469,7 +474,8 @@ export function registerIdentity(app: Express, state: SimState): void {
 
   function grantTokens(registered: SimApp, userId: string, tenantId: string, scopes: string[], nonce?: string): Record<string, unknown> {
     const user = state.findUser(userId) ?? state.defaultUser;
-    const graphScopes = scopes.filter((s) => !OIDC_SCOPES.has(s)).map(shortScope);
+    // `.default`: the delegated permissions configured on the app registration ("The /.default scope").
+    const graphScopes = [...new Set(scopes.filter((s) => !OIDC_SCOPES.has(s)).map(shortScope).flatMap((s) => (s === '.default' ? registered.delegatedPermissions : [s])))];
     const issued = state.accessTokens.issue({ userId: user.id, clientId: registered.clientId, tenantId, scopes: graphScopes, appOnly: false });
     const answer: Record<string, unknown> = {
       token_type: 'Bearer',

@@ -93,5 +93,25 @@ describe('simulated Graph: delegated scopes and app roles', () => {
     assert.equal((await get(sim(), limitedToken, `/users/${user()}/drive/root/delta?token=latest`)).status, 200);
     const defaultToken = await tokenOf(SIM_CLIENT_ID, SIM_CLIENT_SECRET);
     assert.equal((await get(sim(), defaultToken, `/users/${user()}/messages`)).status, 200);
+
+    // Delegated: the scopes of the sign-in; `.default` stands for the app's configured delegated permissions.
+    const signIn = async (scope: string) => {
+      const redirect = 'http://127.0.0.1:1880/callback';
+      const url = new URL(`${sim().authorityHost}/common/oauth2/v2.0/authorize`);
+      for (const [k, v] of Object.entries({ client_id: SIM_CLIENT_ID, response_type: 'code', redirect_uri: redirect, scope })) url.searchParams.set(k, v);
+      const consent = await axios.get(url.toString(), { maxRedirects: 0, validateStatus: () => true });
+      const code = new URL(String(consent.headers.location)).searchParams.get('code') ?? '';
+      const res = await axios.post(
+        `${sim().authorityHost}/common/oauth2/v2.0/token`,
+        new URLSearchParams({ grant_type: 'authorization_code', client_id: SIM_CLIENT_ID, client_secret: SIM_CLIENT_SECRET, code, redirect_uri: redirect, scope }),
+      );
+      return res.data as { access_token: string; scope: string };
+    };
+    const narrow = await signIn('openid offline_access User.Read');
+    assert.equal(narrow.scope, 'https://graph.microsoft.com/User.Read');
+    assertGraphError(await get(sim(), narrow.access_token, '/me/messages'), 403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+    const byDefault = await signIn('https://graph.microsoft.com/.default offline_access');
+    assert.match(byDefault.scope, /Mail\.Read/);
+    assert.equal((await get(sim(), byDefault.access_token, '/me/messages')).status, 200);
   });
 });
