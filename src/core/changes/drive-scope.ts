@@ -128,7 +128,9 @@ export async function withDriveScope(
     }
     const driveType = drive.driveType ?? 'business';
     scope = { of, driveType, folderId, narrowed: driveType !== 'personal' };
-    cursor = undefined; // a cursor without this scope belongs to another configuration: start again
+    // A cursor of another folder starts again; one made without a scope (started by the delta engine alone) is kept
+    // if it reads the feed this scope reads.
+    if (cursor && (cursor.driveScope !== undefined || !readsFeed(cursor.deltaLink, scope.narrowed ? undefined : folderId))) cursor = undefined;
   }
   const folderId = scope.folderId;
   const effective: ResourceConfig = scope.narrowed
@@ -159,6 +161,18 @@ export async function withDriveScope(
   const remembered = [...folders].slice(-MAX_REMEMBERED_FOLDERS);
   const driveScope: DriveScope = remembered.length > 0 ? { ...scope, folders: remembered } : { of, driveType: scope.driveType, folderId, narrowed: scope.narrowed };
   return { ...result, events, requests, cursor: { ...result.cursor, driveScope } };
+}
+
+/** Does `deltaLink` read the root delta (`folderId` undefined) or that folder's delta? */
+function readsFeed(deltaLink: string, folderId: string | undefined): boolean {
+  let path: string;
+  try {
+    path = new URL(deltaLink, 'https://graph.invalid').pathname.replace(/\/delta\(.*$/i, '/delta');
+  } catch {
+    return false;
+  }
+  const parsed = parseDriveDeltaUrl(path.replace(/^\/(?:v1\.0|beta)(?=\/)/i, ''));
+  return parsed !== undefined && parsed.folderPath === undefined && parsed.folderId === folderId;
 }
 
 interface DriveItemLike {

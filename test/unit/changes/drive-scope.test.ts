@@ -7,6 +7,7 @@ import { simGraphClient, useSimulator } from '../../support/simulator';
 import type { GraphClient } from '../../../src/core/graph/client';
 import { pollResource, type PollerCursor, type EngineContext } from '../../../src/core/changes';
 import { parseDriveDeltaUrl } from '../../../src/core/changes/drive-scope';
+import { startDelta } from '../../../src/core/changes/delta-engine';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
 
 describe('drive folder resources (against the simulator)', function () {
@@ -95,6 +96,14 @@ describe('drive folder resources (against the simulator)', function () {
     store().createDriveItem(personal(), { name: 'elsewhere.txt' });
     const second = await round(resource, start.cursor);
     assert.deepEqual(summary(second.events), [['CREATED', 'beach.jpg']]);
+
+    // A cursor the delta engine started alone (webhook-in does for a subscribed folder) is kept: nothing is lost.
+    const ctx: EngineContext = { graph, elementKey: 'onedrivev2', instanceName: 'test', pollStart: sim().state.clock.now() };
+    const plain = await startDelta(ctx, resource);
+    sim().state.clock.advance(1000);
+    store().createDriveItem(personal(), { name: 'sunset.jpg', parentId: photos.id! });
+    const third = await round(resource, plain.cursor);
+    assert.deepEqual(summary(third.events), [['CREATED', 'sunset.jpg']]);
   });
 
   it('a folder by path (/hubs/documents/folders/contents?path=/Reports) works on both kinds of drive', async () => {
