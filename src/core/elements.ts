@@ -14,7 +14,8 @@ export const DEFAULT_SCOPES: Record<ElementKey, string> = {
   microsoftgraph: 'openid profile User.Read Calendars.Read',
   office365: 'openid profile User.Read Mail.Read Calendars.Read Contacts.Read',
   outlookemail: 'openid profile User.Read Mail.Read',
-  onedrivev2: 'openid profile User.Read Files.ReadWrite',
+  // Files.ReadWrite.All: subscribing to a work or school drive root needs it (`reference/graph.md` §11.6; user-consentable).
+  onedrivev2: 'openid profile User.Read Files.ReadWrite.All',
 };
 
 /** App-only scope for client_credentials (`reference/graph.md` §8). */

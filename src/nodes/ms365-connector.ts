@@ -105,7 +105,7 @@ export = function register(RED: NodeAPI): void {
       });
       const tokens = manager;
       const cfg = config;
-      node.graph = new GraphClient({ baseUrl: config.graphBaseUrl, tokens, logger: node });
+      node.graph = new GraphClient({ baseUrl: config.graphBaseUrl, tokens, logger: node, appOnly: config.grantType === 'client_credentials' });
       node.authStatus = () => tokens.status();
       tokens.onChange((status: AuthStatus) => show(statusOf(status, cfg.grantType, cfg.userId)));
       live.set(node.id, { id: node.id, config: cfg, binding, manager: tokens, clientId, clientSecret });

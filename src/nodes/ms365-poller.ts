@@ -12,6 +12,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { eventTopic, type Ms365Event } from '../core/events';
 import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
 import { pollResource } from '../core/changes';
+import { MissingPermissionError } from '../core/graph/client';
+import { PermissionBackoff } from '../core/graph/permissions';
 import { useConnector } from './shared/use-connector';
 import { durableCursors } from './shared/durable-cursors';
 
@@ -71,6 +73,8 @@ export = function register(RED: NodeAPI): void {
     /** `msg.reset` seen: the next round forgets the cursors first (a round already running saves its own at its end). */
     let resetPending = false;
     const abort = new AbortController();
+    /** Resources Graph refused with 403: skipped for a growing number of polls (core/graph/permissions). */
+    const permissions = new PermissionBackoff();
 
     const arm = () => {
       if (closing) return;
@@ -84,14 +88,20 @@ export = function register(RED: NodeAPI): void {
       const pollStart = connector.graph.serverNow(); // Graph's clock (its Date header): windows survive clock jumps
       let count = 0;
       let failure: Error | undefined;
+      let missingPermission: string | undefined;
       node.status({ fill: 'blue', shape: 'dot', text: 'polling' });
       if (resetPending) {
         resetPending = false;
         cursors.forgetAll();
+        permissions.clear();
       }
       const roundEvents: Ms365Event[] = [];
       for (const resource of resources) {
         if (closing) return undefined;
+        if (permissions.skip(resource.objectType)) {
+          missingPermission ??= permissions.missing(resource.objectType);
+          continue;
+        }
         try {
           const round = await pollResource(
             { graph: connector.graph, elementKey: connector.elementKey, instanceName: connector.instanceName, pollStart, signal: abort.signal },
@@ -106,15 +116,22 @@ export = function register(RED: NodeAPI): void {
           count += round.events.length;
           if (round.resynced) node.warn(`ms365-poller: ${resource.objectType}: delta token expired (410); resynced, emitting only what changed since the last poll`);
           await cursors.afterSend();
+          permissions.succeeded(resource.objectType);
         } catch (err) {
           if (closing) return undefined;
+          if (err instanceof MissingPermissionError) {
+            permissions.refused(resource.objectType, err.permission ?? 'unknown');
+            missingPermission ??= err.permission ?? 'unknown';
+          }
           failure = new Error(`ms365-poller: ${resource.objectType}: ${(err as Error).message}`);
           // A poll started by a message reports through done(err) (Catch nodes); a timer poll through node.error.
           if (!trigger) node.error(failure.message, { payload: { objectType: resource.objectType } } as NodeMessage);
         }
       }
       node.status(
-        failure
+        missingPermission
+          ? { fill: 'red', shape: 'ring', text: `missing permission ${missingPermission}` }
+          : failure
           ? { fill: 'red', shape: 'ring', text: `error ${hhmmss(Date.now())}` }
           : { fill: 'green', shape: 'dot', text: `${hhmmss(pollStart)}: ${count} event${count === 1 ? '' : 's'}` },
       );

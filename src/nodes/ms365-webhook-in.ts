@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { eventTopic, type Ms365Event } from '../core/events';
-import { GraphError } from '../core/graph/client';
+import { GraphError, MissingPermissionError } from '../core/graph/client';
 import {
   clientStateMatches,
   normalizeNotification,
@@ -212,7 +212,7 @@ export = function register(RED: NodeAPI): void {
           void cursors.flush().catch((err: Error) => node.warn(`ms365-webhook-in: saving catch-up bookmarks: ${err.message}`));
         }
         if (event.kind === 'failed') {
-          show('red', 'subscription failed');
+          show('red', event.missingPermission ? `missing permission ${event.missingPermission}` : 'subscription failed');
           node.error(`ms365-webhook-in: subscription for ${event.resource} failed: ${event.error ?? ''}`);
         }
       },
@@ -330,6 +330,7 @@ export = function register(RED: NodeAPI): void {
         }
         await catchUpFromBookmark(resource);
       } catch (err) {
+        if (err instanceof MissingPermissionError && err.permission) show('red', `missing permission ${err.permission}`);
         node.error(`ms365-webhook-in: catch-up of ${resource} failed: ${(err as Error).message}`);
       }
     };

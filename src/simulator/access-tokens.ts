@@ -1,7 +1,8 @@
 /**
  * Access tokens issued by the simulated identity platform and checked by the simulated Graph. Opaque random
  * strings (real Graph tokens are JWTs, but clients must treat them as opaque). Expired and revoked tokens get
- * Graph's real 401 bodies (`reference/graph.md` §8).
+ * Graph's real 401 bodies (`reference/graph.md` §8). Each token carries what Graph authorizes with: delegated
+ * scopes (`scp`) or, app-only, app roles (`roles`); `graph/permissions.ts` checks them per request (§11.6).
  */
 import { randomBytes } from 'node:crypto';
 import type { SimClock } from './clock';
@@ -11,7 +12,10 @@ export interface TokenPrincipal {
   userId?: string;
   clientId: string;
   tenantId: string;
+  /** Delegated permissions (the token's `scp` claim), short names (`Mail.Read`). */
   scopes: string[];
+  /** Application permissions (the `roles` claim of app-only tokens): the app roles an admin granted to the app. */
+  roles?: string[];
   appOnly: boolean;
 }
 

@@ -11,8 +11,10 @@
  * Access tokens come from `state.accessTokens`, which the simulated Graph checks.
  *
  * Control API (JSON, loopback, no auth); the same operations in-process through `identityOf(state)`:
- * - `POST /_sim/identity/apps` `{clientId?, clientSecret?, displayName?, redirectUris?}` → 201 the app (default app:
- *   `SIM_CLIENT_ID` / `SIM_CLIENT_SECRET`, any loopback redirect URI).
+ * - `POST /_sim/identity/apps` `{clientId?, clientSecret?, displayName?, redirectUris?, appRoles?}` → 201 the app
+ *   (default app: `SIM_CLIENT_ID` / `SIM_CLIENT_SECRET`, any loopback redirect URI, `DEFAULT_APP_ROLES`). Delegated
+ *   tokens carry the Graph scopes the authorize request asked for (consent is automatic); app-only tokens the app's
+ *   `appRoles`; the simulated Graph checks both (`graph/permissions.ts`).
  * - `POST /_sim/identity/faults` `{"kind": "revokeRefreshTokens"}` (next refresh: invalid_grant AADSTS50173),
  *   `{"kind": "tokenError", "error": "interaction_required|consent_required|invalid_grant|temporarily_unavailable|
  *   invalid_client|server_error", "count"?: n, "status"?: 5xx, "grantType"?: "refresh_token"}`,
@@ -36,8 +38,14 @@ const CODE_LIFETIME_MS = 10 * 60_000;
 const REFRESH_INACTIVITY_MS = 90 * 24 * 3_600_000;
 /** Scopes that are about sign-in, not about Graph. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
-/** App roles granted (admin consent) to app-only tokens of the simulated apps. */
-const APP_ROLES = ['Mail.Read', 'Calendars.Read', 'Contacts.Read', 'Files.Read.All', 'User.Read.All'];
+/**
+ * App roles an admin granted to a simulated app unless it names its own: what the product needs app-only (polling
+ * and subscriptions for mail, calendars, contacts and drives, `reference/graph.md` §11.6; drive subscriptions need
+ * Files.ReadWrite.All).
+ */
+export const DEFAULT_APP_ROLES: readonly string[] = ['Mail.Read', 'Calendars.Read', 'Contacts.Read', 'Files.ReadWrite.All', 'User.Read.All'];
+/** Delegated permissions configured on a simulated app unless it names its own (granted by a `.default` request). */
+export const DEFAULT_DELEGATED_PERMISSIONS: readonly string[] = ['User.Read', 'Mail.Read', 'Calendars.Read', 'Contacts.Read', 'Files.ReadWrite.All'];
 
 export interface SimApp {
   clientId: string;
@@ -47,6 +55,10 @@ export interface SimApp {
   redirectUris: string[];
   /** Accept any loopback redirect URI (the default app: test servers listen on random ports). */
   anyLoopbackRedirect: boolean;
+  /** Application permissions granted with admin consent: the `roles` of its app-only tokens. */
+  appRoles: string[];
+  /** Delegated permissions configured on the registration: what a `.default` scope request grants. */
+  delegatedPermissions: string[];
 }
 
 interface AuthCode {
@@ -145,6 +157,8 @@ export class SimIdentity {
       displayName: init.displayName ?? 'Simulated app',
       redirectUris: init.redirectUris ?? [],
       anyLoopbackRedirect: init.anyLoopbackRedirect ?? (init.redirectUris === undefined || init.redirectUris.length === 0),
+      appRoles: init.appRoles ?? [...DEFAULT_APP_ROLES],
+      delegatedPermissions: init.delegatedPermissions ?? [...DEFAULT_DELEGATED_PERMISSIONS],
     };
     this.apps.set(app.clientId, app);
     return app;
@@ -402,7 +416,7 @@ export function registerIdentity(app: Express, state: SimState): void {
     if (scopes.length !== 1 || !scopes[0].endsWith('/.default')) {
       throw new TokenEndpointError(400, 'invalid_scope', 1002012, `The provided value for scope ${scopes.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
-    const issued = state.accessTokens.issue({ clientId: registered.clientId, tenantId: state.tenantId, scopes: [...APP_ROLES], appOnly: true });
+    const issued = state.accessTokens.issue({ clientId: registered.clientId, tenantId: state.tenantId, scopes: [], roles: [...registered.appRoles], appOnly: true });
     return { token_type: 'Bearer', expires_in: issued.expiresIn, ext_expires_in: issued.expiresIn, access_token: issued.token };
   }
 
@@ -460,7 +474,8 @@ export function registerIdentity(app: Express, state: SimState): void {
 
   function grantTokens(registered: SimApp, userId: string, tenantId: string, scopes: string[], nonce?: string): Record<string, unknown> {
     const user = state.findUser(userId) ?? state.defaultUser;
-    const graphScopes = scopes.filter((s) => !OIDC_SCOPES.has(s)).map(shortScope);
+    // `.default`: the delegated permissions configured on the app registration ("The /.default scope").
+    const graphScopes = [...new Set(scopes.filter((s) => !OIDC_SCOPES.has(s)).map(shortScope).flatMap((s) => (s === '.default' ? registered.delegatedPermissions : [s])))];
     const issued = state.accessTokens.issue({ userId: user.id, clientId: registered.clientId, tenantId, scopes: graphScopes, appOnly: false });
     const answer: Record<string, unknown> = {
       token_type: 'Bearer',
@@ -496,11 +511,13 @@ export function registerIdentity(app: Express, state: SimState): void {
   app.post('/_sim/identity/apps', json, (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const redirectUris = Array.isArray(body.redirectUris) ? body.redirectUris.filter((u): u is string => typeof u === 'string') : undefined;
+    const appRoles = Array.isArray(body.appRoles) ? body.appRoles.filter((r): r is string => typeof r === 'string') : undefined;
     const created = identity.registerApp({
       clientId: stringParam(body.clientId),
       clientSecret: stringParam(body.clientSecret),
       displayName: stringParam(body.displayName),
       redirectUris,
+      appRoles,
     });
     res.status(201).json(created);
   });

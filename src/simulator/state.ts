@@ -12,6 +12,12 @@ export interface SimUser {
   userPrincipalName: string;
   displayName: string;
   mail: string;
+  /**
+   * The kind of OneDrive the user has (Graph `drive.driveType`): `business` (OneDrive for Business, work or school
+   * accounts) or `personal` (consumer OneDrive, Microsoft accounts of the `consumers` tenant). The kinds answer
+   * differently (`reference/graph.md` §5, §11.5; "driveItem: delta"): folder delta, timestamp tokens, deleted items.
+   */
+  driveType: 'business' | 'personal';
 }
 
 /** Kinds of objects the simulated Graph stores. */
@@ -50,12 +56,22 @@ export class SimState {
       userPrincipalName: 'adele@contoso.example',
       displayName: 'Adele Vance',
       mail: 'adele@contoso.example',
+      driveType: 'business',
     },
     {
       id: '5b7b0fe2-3cc2-4a3e-9f47-2c2e1b6f1e10',
       userPrincipalName: 'megan@contoso.example',
       displayName: 'Megan Bowen',
       mail: 'megan@contoso.example',
+      driveType: 'business',
+    },
+    {
+      // A Microsoft account (consumers tenant): personal OneDrive.
+      id: '00000000-0000-0000-b3a1-5c2f9e7d4a60',
+      userPrincipalName: 'pat.personal@outlook.example',
+      displayName: 'Pat Personal',
+      mail: 'pat.personal@outlook.example',
+      driveType: 'personal',
     },
   ];
 

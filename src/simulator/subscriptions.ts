@@ -29,6 +29,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import type { SimChange, SimState } from './state';
 import { principalOf } from './graph/gate';
 import { graphErrorBody } from './graph/errors';
+import { subscriptionPermissionError } from './graph/permissions';
 
 export interface SimSubscription {
   id: string;
@@ -359,6 +360,9 @@ export function registerSubscriptions(app: Express, state: SimState): void {
         return error(res, 400, 'InvalidRequest', 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.');
       }
     }
+    // The permission is checked after the handshake (users see the validation request, then the 403).
+    const forbidden = subscriptionPermissionError(principal, target.kind, state.findUser(target.userId)?.driveType === 'personal');
+    if (forbidden) return error(res, 403, forbidden.code, forbidden.message);
     const sub: SimSubscription = {
       id: randomUUID(),
       resource: String(body.resource),

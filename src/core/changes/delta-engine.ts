@@ -13,6 +13,7 @@
 import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
+import { isDriveDeltaUrl } from './drive-scope';
 import { CLOCK_JUMP_MS, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, type EngineContext } from './shared';
 
 export interface DeltaCursor {
@@ -40,7 +41,7 @@ export interface RoundResult<C> {
 const DAY = 86_400_000;
 
 function isDrive(url: string): boolean {
-  return /\/root\/delta/i.test(url);
+  return isDriveDeltaUrl(url); // root or folder (drive-scope.ts)
 }
 
 /** The first delta URL: the configured path, plus the calendarView window (first call only) and page size. */

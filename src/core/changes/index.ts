@@ -4,6 +4,7 @@
  */
 import type { ResourceConfig } from '../opencon/poller-config';
 import { pollDelta, startDelta, type DeltaCursor, type RoundResult } from './delta-engine';
+import { withDriveScope } from './drive-scope';
 import { pollFilter, startFilter, type FilterCursor } from './filter-engine';
 import type { EngineContext } from './shared';
 
@@ -14,8 +15,10 @@ export async function pollResource(ctx: EngineContext, resource: ResourceConfig,
   if (resource.mode === 'delta') {
     // A deltaLink from another Graph host (the connector's graphBaseUrl changed) would be refused by the client
     // forever: start again from here, as a new poller would.
-    const usable = cursor?.mode === 'delta' && sameOrigin(cursor.deltaLink, ctx.graph.baseUrl);
-    return usable ? pollDelta(ctx, resource, cursor as DeltaCursor) : startDelta(ctx, resource);
+    // A drive folder is read through its drive's scope (drive-scope.ts: folder delta or narrowed root delta).
+    return withDriveScope(ctx, resource, cursor?.mode === 'delta' ? cursor : undefined, (r, c) =>
+      c !== undefined && sameOrigin(c.deltaLink, ctx.graph.baseUrl) ? pollDelta(ctx, r, c) : startDelta(ctx, r),
+    );
   }
   return cursor?.mode === 'filter' ? pollFilter(ctx, resource, cursor) : startFilter(ctx);
 }

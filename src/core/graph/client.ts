@@ -12,6 +12,7 @@ import { ClockOffset } from './clock-offset';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { Ms365Error } from '../errors';
 import { silentLogger, type Logger } from '../logger';
+import { permissionFor, permissionName, type RequiredPermission } from './permissions';
 
 /** Where the client gets bearer tokens; the connector's token manager implements it. */
 export interface TokenSource {
@@ -38,6 +39,8 @@ export interface GraphClientOptions {
   maxRetryDelayMs?: number;
   /** First backoff delay without `Retry-After`; default 1 s, doubled per attempt (full jitter), capped at 30 s. */
   backoffBaseMs?: number;
+  /** Tokens are app-only (client credentials): a 403 names the application permission, else the delegated one. */
+  appOnly?: boolean;
 }
 
 export interface GraphRequest {
@@ -72,6 +75,32 @@ export class GraphError extends Ms365Error {
     this.requestId = init.requestId;
     this.location = init.location;
     this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+/**
+ * Graph answered 403 (`reference/graph.md` §11.6: Outlook `ErrorAccessDenied`, drive `accessDenied`, subscription
+ * `ExtensionError` "Status Code: Forbidden"): the token lacks the permission `permission` names (from
+ * `permissions.ts`; undefined when the request is not in its table). The message starts "missing permission X".
+ */
+export class MissingPermissionError extends GraphError {
+  readonly permission?: string;
+  readonly required?: RequiredPermission;
+
+  constructor(cause: GraphError, required: RequiredPermission | undefined, appOnly: boolean | undefined) {
+    const permission = required ? permissionName(required, appOnly) : undefined;
+    const kind = appOnly === true ? 'application permission' : appOnly === false ? 'delegated permission' : 'permission';
+    super({
+      status: cause.status,
+      graphCode: cause.graphCode,
+      requestId: cause.requestId,
+      message: permission
+        ? `missing permission ${permission} (the ${kind} Microsoft Graph needs to ${required!.operation}${required!.delegatedPersonal && appOnly !== true ? `; personal accounts: ${required!.delegatedPersonal}` : ''}; grant it to the app and consent; ${cause.message})`
+        : `missing permission (${cause.message})`,
+    });
+    this.name = 'MissingPermissionError';
+    this.permission = permission;
+    this.required = required;
   }
 }
 
@@ -221,6 +250,7 @@ export class GraphClient {
         attempt--;
         continue;
       }
+      if (res.status === 403) throw new MissingPermissionError(error, permissionFor(method, this.versionPath(url), req.body), this.options.appOnly);
       const retryable = res.status === 429 || res.status === 503 || res.status === 504;
       if (!retryable || attempt >= maxRetries) throw error;
       const delay = error.retryAfterMs ?? this.backoff(attempt);
@@ -228,6 +258,13 @@ export class GraphClient {
       this.logger.debug(`${method} ${pathOf(url)}: ${res.status}; retry in ${delay} ms`);
       await this.wait(delay, req.signal);
     }
+  }
+
+  /** The path of a resolved URL below `baseUrl` (`/me/messages`), for the permission table. */
+  private versionPath(url: string): string {
+    const base = new URL(this.baseUrl).pathname.replace(/\/+$/, '');
+    const path = new URL(url).pathname;
+    return path.toLowerCase().startsWith(base.toLowerCase()) ? path.slice(base.length) : path;
   }
 
   async get<T>(url: string, headers?: Record<string, string>, signal?: AbortSignal): Promise<T> {

@@ -5,7 +5,10 @@
  * - `/hubs/general|productivity/messages|events|contacts|calendars|folders/...` → `/me/messages`, `/me/events`,
  *   `/me/contacts`, `/me/calendars`, `/me/mailFolders/...`;
  * - `/hubs/documents/changes|files|folders` and the onedrivev2 `events` resource → the drive's delta query
- *   (`/me/drive/root/delta`; §3.3: OneDrive change feeds are where DELETED events come from);
+ *   (`/me/drive/root/delta`; §3.3: OneDrive change feeds are where DELETED events come from); one folder:
+ *   `/hubs/documents/folders/{id}` → `/me/drive/items/{id}/delta`, `?path=/A/B` → `/me/drive/root:/A/B:/delta`
+ *   (OneDrive for Business answers delta on the root only: the poller narrows the root delta to the folder,
+ *   `core/changes/drive-scope.ts`);
  * - `where=<CEQL>` → `$filter=<OData>`: hub and PascalCase field names to Graph camelCase
  *   (`LastModifiedDateTime`, `modification_date` → `lastModifiedDateTime`; `creation_date` → `createdDateTime`),
  *   `>=`,`>`,`<=`,`<`,`=`,`!=` → `ge`,`gt`,`le`,`lt`,`eq`,`ne`; dates are unquoted (OData v4 DateTimeOffset
@@ -416,9 +419,14 @@ export function translateHubUrl(url: string, elementKey: ElementKey): Translated
         .join(',');
       query.push(`$orderby=${encodeOutsideMacros(order)}`);
     } else if (lower === 'path' && target.mode === 'delta') {
-      // Documents hub `path=/`: the whole drive (a folder path cannot be delta-queried on OneDrive for Business).
-      if (value !== '/' && value !== '') {
-        throw new ConfigurationError(SETTING, `"${url}": path "${value}" is not translated; use /hubs/documents/folders/{id} or a Graph path /me/drive/items/{id}/delta`);
+      // Documents hub `path=/`: the whole drive; `path=/A/B`: that folder, addressed by path ("Get driveItem").
+      const folderPath = value.replace(/\/+$/, '');
+      if (folderPath !== '') {
+        if (target.path !== DRIVE_DELTA) throw new ConfigurationError(SETTING, `"${url}": give the folder either by id or by path, not both`);
+        if (!folderPath.startsWith('/') || folderPath.includes(':')) {
+          throw new ConfigurationError(SETTING, `"${url}": path "${value}" must start with "/" and contain no ":"`);
+        }
+        target.path = `/me/drive/root:${encodeURI(folderPath)}:/delta`;
       }
     } else if (lower.startsWith('$')) {
       query.push(`${key}=${encodeOutsideMacros(value)}`);

@@ -5,7 +5,7 @@
  * A 400 about the maximum lifetime is retried with the maximum Graph names (or half the asked lifetime).
  */
 import type { GraphClient } from '../graph/client';
-import { GraphError } from '../graph/client';
+import { GraphError, MissingPermissionError } from '../graph/client';
 import type { Subscription } from '@microsoft/microsoft-graph-types';
 
 export interface SubscriptionSpec {
@@ -31,6 +31,8 @@ export interface SubscriptionEvent {
   subscriptionId?: string;
   expirationDateTime?: string;
   error?: string;
+  /** `failed` because Graph answered 403: the permission it needs (`graph/permissions.ts`). */
+  missingPermission?: string;
 }
 
 export interface SubscriptionManagerOptions {
@@ -88,7 +90,7 @@ export class SubscriptionManager {
           this.records.push(await this.create(spec, 'created'));
         }
       } catch (err) {
-        this.options.onEvent({ kind: 'failed', resource: spec.resource, error: describe(err) });
+        this.options.onEvent({ kind: 'failed', resource: spec.resource, ...failure(err) });
       }
     }
     // Subscriptions of specs no longer configured: delete them.
@@ -250,7 +252,7 @@ export class SubscriptionManager {
       try {
         await this.renew(record);
       } catch (err) {
-        this.options.onEvent({ kind: 'failed', resource: record.resource, subscriptionId: record.id, error: describe(err) });
+        this.options.onEvent({ kind: 'failed', resource: record.resource, subscriptionId: record.id, ...failure(err) });
       }
     }
     await this.persist().catch(() => undefined);
@@ -268,4 +270,8 @@ export class SubscriptionManager {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function failure(err: unknown): Pick<SubscriptionEvent, 'error' | 'missingPermission'> {
+  return err instanceof MissingPermissionError && err.permission ? { error: describe(err), missingPermission: err.permission } : { error: describe(err) };
 }

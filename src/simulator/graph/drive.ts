@@ -1,7 +1,8 @@
 /**
- * Simulated OneDrive for Business: one drive per user with a root folder, folders and files in Graph's
- * `driveItem` shape (eTag `"{GUID},N"` and cTag `"c:{GUID},N"` bumped on change, `file`/`folder`/`root` facets,
- * `parentReference`, `fileSystemInfo`).
+ * Simulated OneDrive: one drive per user, OneDrive for Business (`driveType` "business") or personal OneDrive
+ * ("personal", the user's `driveType`), with a root folder, folders and files in Graph's `driveItem` shape (eTag
+ * `"{GUID},N"` and cTag `"c:{GUID},N"` bumped on change, `file`/`folder`/`root` facets, `parentReference`,
+ * `fileSystemInfo`).
  */
 import type { DriveItem, Identity } from '@microsoft/microsoft-graph-types';
 import { createHash } from 'node:crypto';
@@ -28,6 +29,7 @@ export interface SimDriveItem extends DriveItem {
 
 export interface DriveOwner {
   driveId: string;
+  driveType: 'business' | 'personal';
   userId: string;
   displayName: string;
   email: string;
@@ -55,7 +57,7 @@ export function buildRoot(id: string, owner: DriveOwner, nowIso: string, webBase
     size: 0,
     createdBy: identitySet(owner),
     lastModifiedBy: identitySet(owner),
-    parentReference: { driveId: owner.driveId, driveType: 'business' },
+    parentReference: { driveId: owner.driveId, driveType: owner.driveType },
     fileSystemInfo: { createdDateTime: nowIso, lastModifiedDateTime: nowIso },
     folder: { childCount: 0 },
     root: {},
@@ -79,7 +81,7 @@ export function buildDriveItem(id: string, parent: SimDriveItem, input: DriveIte
     size: input.folder ? 0 : Buffer.byteLength(content),
     createdBy: identitySet(owner),
     lastModifiedBy: identitySet(owner),
-    parentReference: { driveId: owner.driveId, driveType: 'business', id: parent.id, path: parentPath },
+    parentReference: { driveId: owner.driveId, driveType: owner.driveType, id: parent.id, path: parentPath },
     fileSystemInfo: { createdDateTime: nowIso, lastModifiedDateTime: nowIso },
   };
   if (input.folder) item.folder = { childCount: 0 };
@@ -111,9 +113,13 @@ export function publicDriveItem(item: SimDriveItem, inDelta = false): DriveItem 
   return rest;
 }
 
-/** A deleted item in a delta feed: id, name, parent and the `deleted` facet (ODB omits cTag, §5). */
+/**
+ * A deleted item in a delta feed: the `deleted` facet, never `cTag`; OneDrive for Business also omits `name`,
+ * personal OneDrive omits `size` ("driveItem: delta", remarks; `reference/graph.md` §11.5).
+ */
 export function deletedDriveItem(item: SimDriveItem): Record<string, unknown> {
   const parentReference = item.parentReference ? { driveId: item.parentReference.driveId, driveType: item.parentReference.driveType, id: item.parentReference.id } : undefined;
   const facet = item.folder ? { folder: {} } : { file: {} };
-  return { id: item.id, name: item.name, parentReference, ...facet, deleted: {} };
+  if (item.parentReference?.driveType === 'personal') return { id: item.id, name: item.name, parentReference, ...facet, deleted: {} };
+  return { id: item.id, parentReference, ...facet, deleted: {} };
 }

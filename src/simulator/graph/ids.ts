@@ -31,6 +31,19 @@ export function driveId(): string {
   return `b!${randomBytes(48).toString('base64url')}`;
 }
 
+/** A personal OneDrive's id: 16 hex digits (`D4648F06C91D9D3D`, "driveItem: delta" examples). */
+export function personalDriveId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+let personalItemCounter = 100;
+
+/** A personal OneDrive item id: `{driveId}!{number}` (`D4648F06C91D9D3D!54927`). */
+export function personalDriveItemId(drive: string): string {
+  personalItemCounter += 1;
+  return `${drive}!${personalItemCounter}`;
+}
+
 export function guid(): string {
   return randomUUID().toUpperCase();
 }

@@ -7,10 +7,13 @@
  *   `/calendarView/delta`; contacts `/contacts`, `/contacts/{id}`, `/contacts/delta` (also under
  *   `/contactFolders/{id}/`);
  * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
- *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, timestamp tokens, `delta(token='...')`).
+ *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, `delta(token='...')`); per the user's
+ *   `driveType`: `/drive/items/{folder}/delta` on personal drives only (business: 501 `notSupported`), timestamp
+ *   tokens on business drives only (personal: 400 `invalidRequest`).
  * Client writes (PATCH a message, DELETE an item) are in `writes.ts`.
  * Authentication, the request log, faults and the per-mailbox concurrency limit are in `gate.ts`, in front of
- * every `/v1.0` route (subscriptions included).
+ * every `/v1.0` route (subscriptions included); delegated scopes and app roles are checked per request
+ * (`permissions.ts`, 403 as Graph answers).
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { TokenPrincipal } from '../access-tokens';
@@ -25,6 +28,7 @@ import type { SimMessage } from './mail';
 import type { SimContact } from './contacts';
 import type { UserData } from './store';
 import { handleWrite } from './writes';
+import { checkPermission } from './permissions';
 
 export { registerGraphGate } from './gate';
 
@@ -37,6 +41,8 @@ interface Ctx {
   state: SimState;
   query: Query;
   data: UserData;
+  /** Drive delta of a folder (personal drives): its id. */
+  deltaFolderId?: string;
 }
 
 function parseQuery(originalUrl: string): Query {
@@ -176,7 +182,7 @@ function gone(ctx: Ctx, drive: boolean): never {
       410,
       'resyncChangesApplyDifferences',
       "Resync required. Replace any local items with the server's version (including deletes) if you're sure that the service was up to date with your local changes when you last sync'd. Upload any local changes that the server doesn't know about.",
-      { Location: `${ctx.state.baseUrl}/v1.0/drives/${ctx.data.driveId}/root/delta` },
+      { Location: `${ctx.state.baseUrl}/v1.0/drives/${ctx.data.driveId}/${ctx.deltaFolderId ? `items/${ctx.deltaFolderId}` : 'root'}/delta` },
     );
   }
   const highest = ctx.state.graph.store.currentSeq;
@@ -319,36 +325,84 @@ function driveList(ctx: Ctx, parentId: string): Record<string, unknown> {
   });
 }
 
+/** The id of the item at `path` below the root (names compared case-insensitively, as OneDrive does). */
+function driveItemByPath(ctx: Ctx, path: string): string {
+  let current = ctx.data.rootId;
+  for (const name of path.split('/').filter(Boolean)) {
+    const lower = name.toLowerCase();
+    const child = filterIter(ctx.data.driveItems.live(), (e) => e.obj.parentReference?.id === current && e.obj.name?.toLowerCase() === lower).next();
+    if (child.done) throw driveNotFound();
+    current = child.value.id;
+  }
+  return current;
+}
+
 function driveItemJson(ctx: Ctx, id: string): Record<string, unknown> {
   const entry = ctx.data.driveItems.get(id);
   if (!entry) throw driveNotFound();
   return single(ctx, publicDriveItem(entry.obj) as Record<string, unknown>, 'drive/items');
 }
 
-function driveDelta(ctx: Ctx, functionToken: string | undefined): Record<string, unknown> {
+/** Ids of `folderId` and everything under it, deleted items included (their last parent decides). */
+function subtreeIds(ctx: Ctx, folderId: string): Set<string> {
+  const parentOf = new Map<string, string | undefined>();
+  for (const entry of ctx.data.driveItems.all()) parentOf.set(entry.id, entry.obj.parentReference?.id ?? undefined);
+  const inside = new Set<string>([folderId]);
+  const outside = new Set<string>();
+  for (const id of parentOf.keys()) {
+    const chain: string[] = [];
+    let current: string | undefined = id;
+    while (current !== undefined && !inside.has(current) && !outside.has(current)) {
+      chain.push(current);
+      current = parentOf.get(current);
+    }
+    const verdict = current !== undefined && inside.has(current) ? inside : outside;
+    for (const link of chain) verdict.add(link);
+  }
+  return inside;
+}
+
+/**
+ * Drive delta ("driveItem: delta"): the root of any drive; a folder only on personal OneDrive (OneDrive for
+ * Business answers 501 `notSupported` "view.delta can only be called on the root.", OneDrive/onedrive-api-docs
+ * issue 842); timestamp tokens only on OneDrive for Business and SharePoint (the page's "token" remark).
+ */
+function driveDelta(ctx: Ctx, functionToken: string | undefined, folderId?: string): Record<string, unknown> {
   const tokenParam = functionToken ?? ctx.query.get('token');
+  const personal = ctx.data.driveOwner.driveType === 'personal';
+  if (folderId !== undefined && !personal) throw new SimGraphError(501, 'notSupported', 'view.delta can only be called on the root.');
+  if (folderId !== undefined && !ctx.data.driveItems.get(folderId)?.obj.folder) throw driveNotFound();
+  ctx.deltaFolderId = folderId;
+  let scope: Set<string> | undefined;
   const view: DeltaView<SimDriveItem> = {
     collection: ctx.data.driveItems,
-    inScope: () => true,
+    inScope: (entry) => {
+      if (folderId === undefined) return true;
+      scope ??= subtreeIds(ctx, folderId);
+      return scope.has(entry.id);
+    },
     present: (entry, sel) => project(publicDriveItem(entry.obj, true) as Record<string, unknown>, sel),
     removed: (entry) => deletedDriveItem(entry.obj),
   };
+  const resource = folderId === undefined ? `drive:${ctx.data.driveId}` : `drive:${ctx.data.driveId}:${folderId}`;
   const tokens: { skip?: string; delta?: string; latest?: boolean; since?: number } = {};
   if (tokenParam === undefined || tokenParam === '') {
     // initial enumeration
   } else if (tokenParam === 'latest') {
     tokens.latest = true;
   } else if (/^\d{4}-\d{2}-\d{2}T/.test(tokenParam)) {
+    // Not documented for personal drives: the harsher plausible answer (README, simulator section).
+    if (personal) throw new SimGraphError(400, 'invalidRequest', 'Invalid token: timestamp tokens are not supported on this drive.');
     const since = Date.parse(tokenParam);
     if (Number.isNaN(since)) throw badRequest(`Invalid timestamp token '${tokenParam}'.`);
     tokens.since = since;
   } else {
-    const decoded = decodeDeltaToken(tokenParam, `drive:${ctx.data.driveId}`, ctx.data.user.id, ctx.state.graph.store.generation);
+    const decoded = decodeDeltaToken(tokenParam, resource, ctx.data.user.id, ctx.state.graph.store.generation);
     if (decoded.a < decoded.h || decoded.b < 0) tokens.skip = tokenParam;
     else tokens.delta = tokenParam;
   }
   return runDelta(ctx, {
-    resource: `drive:${ctx.data.driveId}`,
+    resource,
     view,
     defaultPageSize: 200,
     drive: true,
@@ -490,7 +544,7 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         return {
           '@odata.context': `${state.baseUrl}/v1.0/$metadata#drives/$entity`,
           id: data.driveId,
-          driveType: 'business',
+          driveType: data.driveOwner.driveType,
           name: 'OneDrive',
           webUrl: data.driveItems.get(data.rootId)?.obj.webUrl,
           owner: { user: { id: data.user.id, displayName: data.user.displayName, email: data.user.mail } },
@@ -498,6 +552,12 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         };
       }
       const sub = second?.toLowerCase();
+      if (sub?.startsWith('root:')) {
+        // An item by path ("Get driveItem": `/drive/root:/path/to/item`, also with a closing `:`).
+        const path = rest.slice(1).join('/').slice('root:'.length).replace(/:$/, '');
+        if (path.includes(':')) throw badRequest(`Resource not found for the segment '${rest[rest.length - 1]}'.`);
+        return driveItemJson(ctx, driveItemByPath(ctx, path));
+      }
       if (sub === 'root') {
         if (n === 2) return driveItemJson(ctx, data.rootId);
         if (n === 3 && third.toLowerCase() === 'children') return driveList(ctx, data.rootId);
@@ -507,7 +567,7 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         const itemId = third.toLowerCase() === 'root' ? data.rootId : third;
         if (n === 3) return driveItemJson(ctx, itemId);
         if (n === 4 && fourth.toLowerCase() === 'children') return driveList(ctx, itemId);
-        if (n === 4 && fourth.toLowerCase() === 'delta' && itemId === data.rootId) return driveDelta(ctx, functionToken);
+        if (n === 4 && fourth.toLowerCase() === 'delta') return driveDelta(ctx, functionToken, itemId === data.rootId ? undefined : itemId);
       }
       break;
     }
@@ -577,6 +637,7 @@ export function registerGraph(app: Express, state: SimState): void {
       const query = parseQuery(req.originalUrl);
       const { segments, functionToken } = segmentsOf(req.path);
       const owner = resolveOwner(state, principal, segments);
+      checkPermission(principal, req.method, owner.rest);
       if (req.method !== 'GET') {
         const result = handleWrite(state, owner.data, owner.rest, req.method, req.body);
         if (result.body) res.status(result.status).json(result.body);

@@ -11,7 +11,7 @@ import { buildMessage, patchMessage, WELL_KNOWN_FOLDERS, type MessageInput, type
 import { buildEvent, patchEvent, type EventInput, type EventPatch, type SimEvent } from './calendar';
 import { buildContact, patchContact, type ContactInput, type SimContact } from './contacts';
 import { buildDriveItem, buildRoot, touchDriveItem, type DriveItemInput, type DriveItemPatch, type DriveOwner, type SimDriveItem } from './drive';
-import { changeKey, driveId as newDriveId, driveItemId, outlookId } from './ids';
+import { changeKey, driveId as newDriveId, driveItemId, outlookId, personalDriveId, personalDriveItemId } from './ids';
 
 export interface CreateOptions {
   /**
@@ -34,6 +34,11 @@ export interface UserData {
   rootId: string;
   driveItems: Collection<SimDriveItem>;
   driveOwner: DriveOwner;
+}
+
+/** Item ids as each kind of drive has them: `01…` (business), `{driveId}!{n}` (personal). */
+function newItemId(owner: DriveOwner): string {
+  return owner.driveType === 'personal' ? personalDriveItemId(owner.driveId) : driveItemId();
 }
 
 export class UnknownObjectError extends Error {
@@ -204,7 +209,7 @@ export class ObjectStore {
     const parent = this.mustGet(data.driveItems, 'drive item', input.parentId ?? data.rootId);
     if (!parent.obj.folder) throw new UnknownObjectError('folder', parent.id);
     const nowIso = this.state.clock.nowIso();
-    const item = buildDriveItem(driveItemId(), parent.obj, input, data.driveOwner, nowIso);
+    const item = buildDriveItem(newItemId(data.driveOwner), parent.obj, input, data.driveOwner, nowIso);
     this.write(data, data.driveItems, 'driveItem', 'created', item.id!, item, data.driveId);
     this.touchAncestors(data, parent.id, nowIso, 1);
     return item;
@@ -244,11 +249,12 @@ export class ObjectStore {
       const folder: SimMailFolder = { id: outlookId(user.id, 'folder'), wellKnownName: wellKnown.name, displayName: wellKnown.displayName, parentFolderId: msgRoot };
       folders.set(folder.id, folder);
     }
-    const driveId = newDriveId();
-    const driveOwner: DriveOwner = { driveId, userId: user.id, displayName: user.displayName, email: user.mail };
-    const rootId = driveItemId();
+    const personal = user.driveType === 'personal';
+    const driveId = personal ? personalDriveId() : newDriveId();
+    const driveOwner: DriveOwner = { driveId, driveType: user.driveType, userId: user.id, displayName: user.displayName, email: user.mail };
+    const rootId = newItemId(driveOwner);
     const driveItems = new Collection<SimDriveItem>();
-    const webBase = `https://contoso-my.sharepoint.com/personal/${user.userPrincipalName.replace(/[@.]/g, '_')}`;
+    const webBase = personal ? `https://onedrive.live.com/personal/${driveId.toLowerCase()}` : `https://contoso-my.sharepoint.com/personal/${user.userPrincipalName.replace(/[@.]/g, '_')}`;
     driveItems.put(rootId, buildRoot(rootId, driveOwner, nowIso, webBase), { seq: ++this.sequence, at: this.state.clock.now(), scope: driveId });
     return {
       user,

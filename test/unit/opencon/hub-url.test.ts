@@ -59,6 +59,10 @@ describe('translateHubUrl (Open Connectors hub URL → Graph path)', () => {
     assert.deepEqual(translateHubUrl('/events', 'onedrivev2'), { path: '/me/drive/root/delta', mode: 'delta' });
     assert.deepEqual(translateHubUrl("/hubs/documents/changes?where=modifiedDate>'${epoch}'", 'onedrivev2'), { path: '/me/drive/root/delta', mode: 'delta' });
     assert.deepEqual(translateHubUrl('/hubs/documents/folders/F1', 'onedrivev2'), { path: '/me/drive/items/F1/delta', mode: 'delta' });
+    // A folder by path: the drive scope resolves it (business drives: root delta narrowed to it).
+    assert.deepEqual(translateHubUrl('/hubs/documents/folders/contents?path=/Shared Reports/2026/', 'onedrivev2'), { path: '/me/drive/root:/Shared%20Reports/2026:/delta', mode: 'delta' });
+    assert.throws(() => translateHubUrl('/hubs/documents/folders/F1?path=/A', 'onedrivev2'), configError(/either by id or by path/));
+    assert.throws(() => translateHubUrl('/hubs/documents/changes?path=A:B', 'onedrivev2'), configError(/must start with "\/" and contain no ":"/));
   });
 
   it('Graph paths pass through (/me/…, /users/…, /drives/…, me/events without slash); /delta → delta mode', () => {

@@ -1,13 +1,14 @@
 /** Helpers for the simulated Graph tests: tokens issued directly by the simulator, and a bounded HTTP client. */
 import axios, { type AxiosResponse } from 'axios';
 import type { Simulator } from '../../../src/simulator/server';
+import { DEFAULT_APP_ROLES } from '../../../src/simulator/identity';
 
 export function delegatedToken(sim: Simulator, userId = sim.state.defaultUser.id): string {
-  return sim.state.accessTokens.issue({ userId, clientId: 'test-client', tenantId: sim.state.tenantId, scopes: ['Mail.Read', 'Calendars.Read', 'Contacts.Read', 'Files.Read'], appOnly: false }).token;
+  return sim.state.accessTokens.issue({ userId, clientId: 'test-client', tenantId: sim.state.tenantId, scopes: ['User.Read', 'Mail.ReadWrite', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Files.ReadWrite'], appOnly: false }).token;
 }
 
 export function appToken(sim: Simulator): string {
-  return sim.state.accessTokens.issue({ clientId: 'test-client', tenantId: sim.state.tenantId, scopes: ['https://graph.microsoft.com/.default'], appOnly: true }).token;
+  return sim.state.accessTokens.issue({ clientId: 'test-client', tenantId: sim.state.tenantId, scopes: [], roles: [...DEFAULT_APP_ROLES], appOnly: true }).token;
 }
 
 /** GET a Graph path (relative to graphBaseUrl) or an absolute link; never throws on HTTP status. */

@@ -44,8 +44,9 @@ function useReceiver() {
 describe('simulator: subscriptions and notification delivery (graph.md §1–§3)', () => {
   const sim = useSimulator();
   const rx = useReceiver();
-  const graph = () => {
-    const { token } = sim().state.accessTokens.issue({ userId: sim().state.defaultUser.id, clientId: 'app', tenantId: sim().state.tenantId, scopes: ['Mail.Read'], appOnly: false });
+  // Each subscription needs its resource's permission (§11.6): a drive root on a work drive needs Files.ReadWrite.All.
+  const graph = (scopes = ['Mail.Read', 'Calendars.Read', 'Files.ReadWrite.All']) => {
+    const { token } = sim().state.accessTokens.issue({ userId: sim().state.defaultUser.id, clientId: 'app', tenantId: sim().state.tenantId, scopes, appOnly: false });
     return axios.create({ baseURL: sim().graphBaseUrl, headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true });
   };
   const inMinutes = (m: number) => new Date(sim().state.clock.now() + m * 60_000).toISOString();
