@@ -13,7 +13,7 @@ import { silentLogger } from '../logger';
 import { DEFAULT_RETRIES, isRetryableStatus, retryAfterMs, retryDelayMs } from './backoff';
 import type { CallbackEnvelope, Notification } from './envelope';
 import type { Outbox, OutboxEntry } from './outbox';
-import { signElementsBody, SIGNATURE_HEADER, WEBHOOK_ID_HEADER } from './signature';
+import { NotificationSigner, type CallbackSigning } from './signing';
 
 /** What one POST answered (status 0 = no HTTP answer: network error or timeout). */
 export interface PostResult {
@@ -49,6 +49,8 @@ export interface SenderOptions {
   url: string;
   outbox: Outbox;
   signatureKey?: string;
+  /** Which signature headers to send (signing.ts); default `open-connectors`. */
+  signing?: CallbackSigning;
   retries?: number;
   /** ms per schedule "second" (1000; tests shrink it). */
   unitMs?: number;
@@ -134,6 +136,7 @@ export class CallbackSender {
   private readonly post: PostFunction;
   private readonly ownPost: { destroy(): void } | undefined;
   private readonly logger: Logger;
+  private readonly signer: NotificationSigner;
   /** Aborted on close: cuts the request in flight and any backoff wait. */
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
@@ -146,6 +149,8 @@ export class CallbackSender {
     this.sleep = options.sleep ?? abortableSleep;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
+    // Throws for a signing that needs a key and has none, or an unreadable whsec_ key: before any agent exists.
+    this.signer = new NotificationSigner(options.signing, options.signatureKey);
     if (options.post) this.post = options.post;
     else {
       const own = axiosPost(options.timeoutMs);
@@ -203,16 +208,6 @@ export class CallbackSender {
     this.options.onState?.({ ...this.state });
   }
 
-  private headers(notification: Notification, body: Buffer): Record<string, string> {
-    const headers: Record<string, string> = {
-      'Content-Type': 'application/json',
-      // The notification id (= message.eventId): non-empty, stable across retries and redeliveries.
-      [WEBHOOK_ID_HEADER]: notification.id,
-    };
-    if (this.options.signatureKey) headers[SIGNATURE_HEADER] = signElementsBody(this.options.signatureKey, body);
-    return headers;
-  }
-
   private async loop(): Promise<void> {
     const { outbox } = this.options;
     for (let entry = outbox.head(); entry && !this.stopped; entry = outbox.head()) {
@@ -228,10 +223,11 @@ export class CallbackSender {
       }
       if (this.stopped) return;
       const body = Buffer.from(notification.body, 'utf8');
-      const headers = this.headers(notification, body);
+      let headers = this.signer.headers(notification, body, this.now());
       let attempts = 0;
       for (;;) {
         attempts++;
+        if (attempts > 1 && this.signer.perAttempt) headers = this.signer.headers(notification, body, this.now());
         const result = await this.post(this.options.url, body, headers, this.abort.signal);
         if (this.stopped) return;
         if (result.status >= 200 && result.status < 300) {
