@@ -6,3 +6,4 @@ export * from './envelope';
 export * from './backoff';
 export * from './outbox';
 export * from './sender';
+export { httpPost } from './http-post';

@@ -3,26 +3,17 @@
  * the retry schedule of `backoff.ts` (reference/open-connectors.md §4). A notification leaves the outbox only on
  * a 2xx. Network errors, 408, 429 and 5xx are retried; other answers (4xx, 3xx) give the notification up at once.
  * Given-up notifications stay in the outbox, listable and re-sendable (`redeliver`). The body is sent as the
- * exact bytes stored and signed (reference/open-connectors.md §2); requests share a keep-alive agent.
+ * exact bytes stored and signed (reference/open-connectors.md §2); requests share a keep-alive agent (http-post.ts).
  */
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
 import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { DEFAULT_RETRIES, isRetryableStatus, retryAfterMs, retryDelayMs } from './backoff';
 import type { CallbackEnvelope, Notification } from './envelope';
+import { httpPost, type PostFunction } from './http-post';
 import type { Outbox, OutboxEntry } from './outbox';
 import { NotificationSigner, type CallbackSigning } from './signing';
 
-/** What one POST answered (status 0 = no HTTP answer: network error or timeout). */
-export interface PostResult {
-  status: number;
-  retryAfter?: string;
-  error?: string;
-}
-
-export type PostFunction = (url: string, body: Buffer, headers: Record<string, string>, signal: AbortSignal) => Promise<PostResult>;
+export type { PostFunction, PostResult } from './http-post';
 
 export interface DeliveredEvent {
   notification: Notification;
@@ -80,38 +71,6 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** A POST through axios with keep-alive agents; never throws (a network error is status 0). */
-export function axiosPost(timeoutMs = 30_000): { post: PostFunction; destroy(): void } {
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 4 });
-  const client: AxiosInstance = axios.create({
-    httpAgent,
-    httpsAgent,
-    timeout: timeoutMs,
-    maxRedirects: 0,
-    proxy: false,
-    validateStatus: () => true,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-  });
-  return {
-    post: async (url, body, headers, signal) => {
-      try {
-        const res = await client.post(url, body, { headers, signal });
-        const retryAfter = res.headers['retry-after'];
-        return { status: res.status, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
-      } catch (err) {
-        const e = err as { code?: string; message?: string };
-        return { status: 0, error: e.code ?? e.message ?? 'network error' };
-      }
-    },
-    destroy() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
-    },
-  };
-}
-
 /** The callback URL if it is an absolute http(s) URL (normalized), else undefined. */
 export function validCallbackUrl(value: unknown): string | undefined {
   if (typeof value !== 'string' || !value.trim()) return undefined;
@@ -153,7 +112,7 @@ export class CallbackSender {
     this.signer = new NotificationSigner(options.signing, options.signatureKey);
     if (options.post) this.post = options.post;
     else {
-      const own = axiosPost(options.timeoutMs);
+      const own = httpPost(options.timeoutMs);
       this.post = own.post;
       this.ownPost = own;
     }
