@@ -6,7 +6,7 @@
  *                [--tenant T] [--client-credentials --user-id ID] [--notification-url URL]
  *       Turn an Open Connectors `POST /instances` body into Node-RED flow JSON (stdout, or the -o file).
  *       Settings without an equivalent and things to do next go to stderr.
- *   ms365-events simulator [--port N]
+ *   ms365-events simulator [--port N]   (from a clone of the repository: the published package leaves it out)
  *       Run the simulated Microsoft 365 tenant (identity platform + Graph + control API) until Ctrl-C.
  *
  * Errors: one line on stderr, exit code 2.
@@ -70,14 +70,19 @@ function runImport(args: string[]): void {
 async function runSimulator(args: string[]): Promise<void> {
   const port = Number(takeOption(args, '--port') ?? 18365);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail('--port must be a port number');
-  // Loaded only for this command: the simulator needs express, a development dependency. (`require`, not
-  // `import()`: the CommonJS build and tsx resolve it the same way.)
+  // Loaded only for this command. The simulator is a development tool: it needs express (a devDependency) and is
+  // left out of the published package (package.json "files"), so an installed package says so and stops.
+  // (`require`, not `import()`: the CommonJS build and tsx resolve it the same way.)
   let startSimulator: typeof import('./simulator/server').startSimulator;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     ({ startSimulator } = require('./simulator/server') as typeof import('./simulator/server'));
   } catch (err) {
-    fail(`the simulator cannot load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); run it from a checkout after npm install`);
+    const e = err as NodeJS.ErrnoException;
+    if (e?.code === 'MODULE_NOT_FOUND' && /simulator[\\/]server/.test(e.message)) {
+      fail('the simulated tenant is not part of the installed package (a development tool): run it from a clone of the repository (npm install, then npm start or npx tsx src/cli.ts simulator)');
+    }
+    fail(`the simulator cannot load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); run it from a clone after npm install`);
   }
   const sim = await startSimulator({ port });
   process.stdout.write(

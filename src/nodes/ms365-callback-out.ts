@@ -14,6 +14,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node
 import { DEFAULT_RETRIES } from '../core/delivery/backoff';
 import { buildNotifications, parseEvents, type Notification } from '../core/delivery/envelope';
 import { Outbox, type OutboxEntry } from '../core/delivery/outbox';
+import { NotificationSigner, parseSigning } from '../core/delivery/signing';
 import { STATE_DIRECTORY_NAME, nodeStateFileName, stateDirectory } from './shared/state-dir';
 import { CallbackSender, envelopeOf, validCallbackUrl, type SenderState } from '../core/delivery/sender';
 
@@ -21,6 +22,7 @@ interface CallbackOutDef extends NodeDef {
   url?: string;
   batchSize?: string | number;
   retries?: string | number;
+  signing?: string;
 }
 
 interface CallbackOutCredentials {
@@ -44,6 +46,7 @@ const ENGLISH: Record<string, string> = {
   failing: 'failing since __time__ (__count__ queued)',
   givenUp: '__count__ given up',
   outboxError: 'outbox error',
+  badSigning: 'signing not configured',
 };
 
 /**
@@ -103,6 +106,18 @@ export = function register(RED: NodeAPI): void {
     const unitEnv = Number(process.env[RETRY_UNIT_ENV]);
     const unitMs = Number.isFinite(unitEnv) && unitEnv > 0 ? unitEnv : 1000;
     const file = outboxFile(RED, node.id);
+    const signatureKey = node.credentials?.signatureKey || undefined;
+    const signing = parseSigning(def.signing);
+    // Checked at deploy (never quoting the key): a signing the receiver could not verify would only get refusals.
+    let signingError: string | undefined;
+    if (!signing) signingError = 'signing must be open-connectors, standard-webhooks or both';
+    else {
+      try {
+        new NotificationSigner(signing, signatureKey);
+      } catch (err) {
+        signingError = (err as Error).message;
+      }
+    }
     let sender: CallbackSender | undefined;
     let closing = false;
 
@@ -110,7 +125,7 @@ export = function register(RED: NodeAPI): void {
       if (!closing) node.status(status);
     };
     const showState = (s: SenderState) => {
-      if (!url) return;
+      if (!url || signingError) return;
       const suffix = s.givenUp ? `, ${text('givenUp', { count: s.givenUp })}` : '';
       if (s.failingSince !== undefined && s.queued > 0) {
         show({ fill: 'red', shape: 'ring', text: text('failing', { time: clock(s.failingSince), count: s.queued }) + suffix });
@@ -126,6 +141,9 @@ export = function register(RED: NodeAPI): void {
     if (!url) {
       node.error(`ms365-callback-out: invalid callback URL (not quoted: it may hold a token): expected an absolute http:// or https:// URL; events are kept in the outbox until it is fixed`);
       show({ fill: 'red', shape: 'ring', text: text('invalidUrl') });
+    } else if (signingError) {
+      node.error(`ms365-callback-out: ${signingError}; events are kept in the outbox until it is fixed`);
+      show({ fill: 'red', shape: 'ring', text: text('badSigning') });
     } else {
       show({ fill: 'grey', shape: 'ring', text: text('starting') });
     }
@@ -133,13 +151,14 @@ export = function register(RED: NodeAPI): void {
     const ready: Promise<Outbox> = Outbox.open(file).then(({ outbox, report }) => {
       if (report.skippedLines) node.warn(`ms365-callback-out: outbox ${file}: ${report.skippedLines} unreadable line(s) skipped (torn write after a crash)`);
       if (closing) return outbox;
-      if (url) {
+      if (url && signing && !signingError) {
         sender = new CallbackSender({
           url,
           outbox,
           retries,
           unitMs,
-          ...(node.credentials?.signatureKey ? { signatureKey: node.credentials.signatureKey } : {}),
+          signing,
+          ...(signatureKey ? { signatureKey } : {}),
           logger: node,
           onDelivered: (d) => node.send([{ ...describe(d.notification), topic: 'delivered', statusCode: d.statusCode, attempts: d.attempts }, null]),
           onGivenUp: (g) =>

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Node, NodeMessage } from 'node-red';
 import { helper, allNodes, useNodeRed, useTempUserDir } from '../support/node-red-helper';
 import type { Ms365Event } from '../../src/core/events';
+import { Webhook } from 'standardwebhooks';
 
 const KEY = 'callback-test-key';
 
@@ -117,8 +118,9 @@ describe('ms365-callback-out node', function () {
     ];
   }
 
-  async function load(url: string, extra: Record<string, unknown> = {}) {
-    await helper.load(allNodes, flow(url, extra), { cb1: { signatureKey: KEY } });
+  async function load(url: string, extra: Record<string, unknown> = {}, key = KEY) {
+    // An empty key rather than none: the test helper's runtime keeps the credentials of a node id between loads.
+    await helper.load(allNodes, flow(url, extra), { cb1: { signatureKey: key } });
     const cb = helper.getNode('cb1') as Node;
     const delivered: Msg[] = [];
     const givenUp: Msg[] = [];
@@ -145,6 +147,29 @@ describe('ms365-callback-out node', function () {
     await until(() => /^delivered \d\d:\d\d:\d\d$/.test(String(statusesOf(cb).at(-1)?.text)), 'delivered status');
     assert.equal(statusesOf(cb).at(-1)!.fill, 'green');
     await until(async () => (await fsp.readFile(outboxPath('cb1'), 'utf8')).includes('"op":"ok"'), 'ok records');
+  });
+
+  it('signing both: each request carries a Standard Webhooks signature the reference verifier accepts, and the Elements one', async () => {
+    const secret = 'whsec_' + Buffer.from('callback-out node test secret 32b').toString('base64');
+    const { delivered } = await load(receiver.url, { signing: 'both' }, secret);
+    helper.getNode('cb1').receive({ payload: events(0, 15) });
+    await until(() => delivered.length === 2, '2 deliveries');
+    for (const r of receiver.received) {
+      const verified = new Webhook(secret).verify(r.raw.toString('utf8'), r.headers as Record<string, string>);
+      assert.deepEqual(verified, r.body);
+      assert.equal(r.headers['webhook-id'], r.body.message.eventId);
+      assert.equal(r.headers['elements-webhook-signature'], 'sha256=' + createHmac('sha256', secret).update(r.raw).digest('base64'));
+    }
+  });
+
+  it('signing standard-webhooks without a key: red "signing not configured", a readable node.error, events kept and not sent', async () => {
+    const { cb } = await load(receiver.url, { signing: 'standard-webhooks' }, '');
+    assert.deepEqual(statusesOf(cb).at(-1), { fill: 'red', shape: 'ring', text: 'signing not configured' });
+    cb.receive({ payload: events(0, 1) });
+    await until(async () => fsp.readFile(outboxPath('cb1'), 'utf8').then((t) => t.includes('e0'), () => false), 'event kept');
+    const logged = helper.log().args.map((a: unknown[]) => JSON.stringify(a)).join('\n');
+    assert.match(logged, /signing \\"standard-webhooks\\" needs a signature key; events are kept in the outbox/);
+    assert.equal(receiver.received.length, 0);
   });
 
   it('with the receiver down for a while, every event arrives after it recovers, in order, each exactly once', async () => {

@@ -4,6 +4,8 @@
  * blocks its queue for about 2 h 10 min before the head is given up, instead of the 9 h of Open Connectors) and
  * jittered by ±20 %. A `Retry-After` on 429 or 503 replaces the computed delay (also capped).
  */
+import { parseRetryAfter } from '../http/retry-after';
+
 export const DEFAULT_RETRIES = 5;
 export const RETRY_CAP_MS = 60 * 60 * 1000;
 const JITTER = 0.2;
@@ -25,21 +27,13 @@ export function retryDelayMs(retry: number, options: BackoffOptions = {}): numbe
 }
 
 /**
- * A `Retry-After` header as a delay in ms (delta-seconds or an HTTP date, RFC 9110 §10.2.3), capped; undefined
- * when absent or unreadable.
+ * A `Retry-After` header as a delay in ms (read by `http/retry-after.ts`), scaled to the schedule unit and capped
+ * like the computed delays; undefined when absent or unreadable.
  */
 export function retryAfterMs(header: unknown, nowMs: number, unitMs = 1000): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  const text = String(value).trim();
-  let ms: number;
-  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * unitMs;
-  else {
-    const date = Date.parse(text);
-    if (Number.isNaN(date)) return undefined;
-    ms = Math.max(0, date - nowMs) * (unitMs / 1000);
-  }
-  return Math.round(Math.min(ms, RETRY_CAP_MS * (unitMs / 1000)));
+  const ms = parseRetryAfter(header, nowMs);
+  if (ms === undefined) return undefined;
+  return Math.round(Math.min(ms * (unitMs / 1000), RETRY_CAP_MS * (unitMs / 1000)));
 }
 
 /** Whether an HTTP answer is worth retrying: 408, 429 and 5xx; other 4xx (and 3xx) are not. */

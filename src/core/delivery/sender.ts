@@ -3,26 +3,17 @@
  * the retry schedule of `backoff.ts` (reference/open-connectors.md §4). A notification leaves the outbox only on
  * a 2xx. Network errors, 408, 429 and 5xx are retried; other answers (4xx, 3xx) give the notification up at once.
  * Given-up notifications stay in the outbox, listable and re-sendable (`redeliver`). The body is sent as the
- * exact bytes stored and signed (reference/open-connectors.md §2); requests share a keep-alive agent.
+ * exact bytes stored and signed (reference/open-connectors.md §2); requests share a keep-alive agent (http-post.ts).
  */
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
 import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { DEFAULT_RETRIES, isRetryableStatus, retryAfterMs, retryDelayMs } from './backoff';
 import type { CallbackEnvelope, Notification } from './envelope';
+import { httpPost, type PostFunction } from './http-post';
 import type { Outbox, OutboxEntry } from './outbox';
-import { signElementsBody, SIGNATURE_HEADER, WEBHOOK_ID_HEADER } from './signature';
+import { NotificationSigner, type CallbackSigning } from './signing';
 
-/** What one POST answered (status 0 = no HTTP answer: network error or timeout). */
-export interface PostResult {
-  status: number;
-  retryAfter?: string;
-  error?: string;
-}
-
-export type PostFunction = (url: string, body: Buffer, headers: Record<string, string>, signal: AbortSignal) => Promise<PostResult>;
+export type { PostFunction, PostResult } from './http-post';
 
 export interface DeliveredEvent {
   notification: Notification;
@@ -49,6 +40,8 @@ export interface SenderOptions {
   url: string;
   outbox: Outbox;
   signatureKey?: string;
+  /** Which signature headers to send (signing.ts); default `open-connectors`. */
+  signing?: CallbackSigning;
   retries?: number;
   /** ms per schedule "second" (1000; tests shrink it). */
   unitMs?: number;
@@ -78,38 +71,6 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** A POST through axios with keep-alive agents; never throws (a network error is status 0). */
-export function axiosPost(timeoutMs = 30_000): { post: PostFunction; destroy(): void } {
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 4 });
-  const client: AxiosInstance = axios.create({
-    httpAgent,
-    httpsAgent,
-    timeout: timeoutMs,
-    maxRedirects: 0,
-    proxy: false,
-    validateStatus: () => true,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-  });
-  return {
-    post: async (url, body, headers, signal) => {
-      try {
-        const res = await client.post(url, body, { headers, signal });
-        const retryAfter = res.headers['retry-after'];
-        return { status: res.status, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
-      } catch (err) {
-        const e = err as { code?: string; message?: string };
-        return { status: 0, error: e.code ?? e.message ?? 'network error' };
-      }
-    },
-    destroy() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
-    },
-  };
-}
-
 /** The callback URL if it is an absolute http(s) URL (normalized), else undefined. */
 export function validCallbackUrl(value: unknown): string | undefined {
   if (typeof value !== 'string' || !value.trim()) return undefined;
@@ -134,6 +95,7 @@ export class CallbackSender {
   private readonly post: PostFunction;
   private readonly ownPost: { destroy(): void } | undefined;
   private readonly logger: Logger;
+  private readonly signer: NotificationSigner;
   /** Aborted on close: cuts the request in flight and any backoff wait. */
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
@@ -146,9 +108,11 @@ export class CallbackSender {
     this.sleep = options.sleep ?? abortableSleep;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
+    // Throws for a signing that needs a key and has none, or an unreadable whsec_ key: before any agent exists.
+    this.signer = new NotificationSigner(options.signing, options.signatureKey);
     if (options.post) this.post = options.post;
     else {
-      const own = axiosPost(options.timeoutMs);
+      const own = httpPost(options.timeoutMs);
       this.post = own.post;
       this.ownPost = own;
     }
@@ -203,16 +167,6 @@ export class CallbackSender {
     this.options.onState?.({ ...this.state });
   }
 
-  private headers(notification: Notification, body: Buffer): Record<string, string> {
-    const headers: Record<string, string> = {
-      'Content-Type': 'application/json',
-      // The notification id (= message.eventId): non-empty, stable across retries and redeliveries.
-      [WEBHOOK_ID_HEADER]: notification.id,
-    };
-    if (this.options.signatureKey) headers[SIGNATURE_HEADER] = signElementsBody(this.options.signatureKey, body);
-    return headers;
-  }
-
   private async loop(): Promise<void> {
     const { outbox } = this.options;
     for (let entry = outbox.head(); entry && !this.stopped; entry = outbox.head()) {
@@ -228,10 +182,11 @@ export class CallbackSender {
       }
       if (this.stopped) return;
       const body = Buffer.from(notification.body, 'utf8');
-      const headers = this.headers(notification, body);
+      let headers = this.signer.headers(notification, body, this.now());
       let attempts = 0;
       for (;;) {
         attempts++;
+        if (attempts > 1 && this.signer.perAttempt) headers = this.signer.headers(notification, body, this.now());
         const result = await this.post(this.options.url, body, headers, this.abort.signal);
         if (this.stopped) return;
         if (result.status >= 200 && result.status < 300) {

@@ -11,6 +11,7 @@
 import { ClockOffset } from './clock-offset';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { Ms365Error } from '../errors';
+import { parseRetryAfter } from '../http/retry-after';
 import { silentLogger, type Logger } from '../logger';
 import { permissionFor, permissionName, type RequiredPermission } from './permissions';
 
@@ -346,14 +347,8 @@ function flatHeaders(headers: Record<string, unknown>): Record<string, string> {
   return out;
 }
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+/** `Retry-After` as milliseconds: one parser for the package (src/core/http/retry-after.ts), re-exported here. */
+export { parseRetryAfter };
 
 /** Graph's error body `{"error":{"code","message","innerError":{"request-id"}}}` as a GraphError. */
 export function toGraphError(status: number, data: unknown, headers: Record<string, string>): GraphError {

@@ -31,6 +31,23 @@ describe('delivery/outbox', () => {
     await again.outbox.close();
   });
 
+  it('group commit: 50 adds that arrive together cost one sync, all on disk when each resolves, in arrival order', async () => {
+    const { outbox } = await Outbox.open(file);
+    const before = outbox.syncCount;
+    // As Node-RED delivers a burst of input messages: each handler calls add() without waiting for the others.
+    const adds = Array.from({ length: 50 }, (_, i) => outbox.add([note(i)]));
+    const lineCounts = await Promise.all(adds.map((a) => a.then(async () => (await fsp.readFile(file, 'utf8')).trim().split('\n').length)));
+    assert.equal(outbox.syncCount - before, 1);
+    assert.ok(lineCounts.every((n) => n === 50));
+    // One after another (each awaited), every add pays its own sync.
+    for (let i = 50; i < 55; i++) await outbox.add([note(i)]);
+    assert.equal(outbox.syncCount - before, 6);
+    await outbox.close();
+    const again = await Outbox.open(file);
+    assert.deepEqual(again.outbox.queued().map((e) => e.notificationId), Array.from({ length: 55 }, (_, i) => `n${i}`));
+    await again.outbox.close();
+  });
+
   it('delivered() removes and gaveUp() keeps an entry across a reopen; requeueGivenUp() puts it last', async () => {
     const { outbox } = await Outbox.open(file);
     const [a, b, c] = await outbox.add([note(1), note(2), note(3)]);

@@ -9,6 +9,7 @@ import { Outbox } from '../../../src/core/delivery/outbox';
 import { buildNotifications } from '../../../src/core/delivery/envelope';
 import { CallbackSender, type DeliveredEvent, type GivenUpEvent } from '../../../src/core/delivery/sender';
 import type { Ms365Event } from '../../../src/core/events';
+import { Webhook } from 'standardwebhooks';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -94,6 +95,38 @@ describe('delivery/sender', () => {
     sender.kick();
     await until(() => done === 1);
     assert.equal(server.received[0]!.headers['elements-webhook-signature'], undefined);
+  });
+
+  it('signing standard-webhooks: each retry is signed anew at its own timestamp under the same webhook-id', async () => {
+    server = await receiver([[503, { 'Retry-After': '400' }], 500]);
+    const secret = 'whsec_' + Buffer.from('a shared secret of 32 bytes !!!!').toString('base64');
+    let clock = Date.parse('2026-11-22T10:00:00Z');
+    const delivered: DeliveredEvent[] = [];
+    sender = new CallbackSender({
+      url: server.url, outbox, signatureKey: secret, signing: 'standard-webhooks', now: () => clock, random: () => 0.5,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+      onDelivered: (d) => delivered.push(d),
+    });
+    await outbox.add(buildNotifications(events(1)));
+    sender.kick();
+    await until(() => delivered.length === 1);
+    const [first, second, third] = server.received.map((r) => r.headers);
+    assert.deepEqual([first, second, third].map((h) => h!['webhook-id']), Array(3).fill(delivered[0]!.notification.id));
+    assert.deepEqual([first, second, third].map((h) => Number(h!['webhook-timestamp'])), [1795341600, 1795342000, 1795342064]);
+    assert.equal(first!['elements-webhook-signature'], undefined);
+    // With the receiver's clock at the last attempt, the reference library accepts it and refuses the first one
+    // (stale: its tolerance is 5 minutes).
+    const received = server.received;
+    const realNow = Date.now;
+    Date.now = () => clock;
+    try {
+      new Webhook(secret).verify(received[2]!.body, third as Record<string, string>);
+      assert.throws(() => new Webhook(secret).verify(received[0]!.body, first as Record<string, string>), /too old/);
+    } finally {
+      Date.now = realNow;
+    }
   });
 
   it('retries 500s with the 2^(3x) s schedule (injected sleep) and gives up after retries+1 attempts', async () => {
