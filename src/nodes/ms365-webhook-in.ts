@@ -13,6 +13,7 @@ import { eventTopic, type Ms365Event } from '../core/events';
 import { GraphError, MissingPermissionError } from '../core/graph/client';
 import {
   clientStateMatches,
+  driveResourceOf,
   normalizeNotification,
   notificationKey,
   objectTypeOf,
@@ -22,7 +23,9 @@ import {
 } from '../core/webhooks/notifications';
 import { BoundedSet } from '../core/webhooks/bounded-set';
 import { advanceBookmark, catchUpQuery, versionKey } from '../core/webhooks/catch-up';
-import { decryptResourceData, isEncryptedContent, validateValidationTokens, type Jwks } from '../core/webhooks/rich-notifications';
+import { decryptResourceData, isEncryptedContent } from '../core/webhooks/rich-notifications';
+import { ValidationTokenVerifier } from '../core/webhooks/validation-tokens';
+import { certificateForGraph, isDriveResource, parseSubscriptionSpecs, resourceDataPlan } from '../core/webhooks/subscription-specs';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from '../core/webhooks/subscription-manager';
 import { startDelta } from '../core/changes/delta-engine';
 import { serialRounds } from '../core/changes/serial-rounds';
@@ -56,31 +59,10 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Routes taken, by normalized path → node id (two nodes on one path would remove each other's routes). */
 const routesInUse = new Map<string, string>();
 
-function parseSpecs(value: WebhookDef['subscriptions']): SubscriptionSpec[] {
-  if (value === undefined || value === null || value === '') return [];
-  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
-  if (!Array.isArray(parsed)) throw new Error('subscriptions must be a JSON array of {resource, changeType, expirationMinutes}');
-  return parsed.map((s, i) => {
-    if (typeof s !== 'object' || s === null || typeof (s as SubscriptionSpec).resource !== 'string' || !(s as SubscriptionSpec).resource) {
-      throw new Error(`subscriptions[${i}] needs a "resource" (e.g. "me/messages")`);
-    }
-    const spec = s as SubscriptionSpec;
-    return {
-      resource: spec.resource,
-      changeType: typeof spec.changeType === 'string' && spec.changeType ? spec.changeType : 'created,updated,deleted',
-      expirationMinutes: typeof spec.expirationMinutes === 'number' && spec.expirationMinutes > 0 ? spec.expirationMinutes : undefined,
-    };
-  });
-}
-
 /** `me/...` → `users/{userId}/...` for an app-only connector (CONTRACT). */
 function resourceFor(connector: ConnectorNode, resource: string): string {
   const clean = resource.replace(/^\/+/, '');
   return connector.mePath === '/me' ? clean : clean.replace(/^me\//i, `${connector.mePath.replace(/^\//, '')}/`);
-}
-
-function isDriveResource(resource: string): boolean {
-  return /(^|\/)drive\/root$|^drives\/[^/]+\/root$/i.test(resource.replace(/\/+$/, ''));
 }
 
 /** Read the body with a size limit; undefined when it is too large. */
@@ -134,8 +116,12 @@ export = function register(RED: NodeAPI): void {
     const path = `/${String(def.path ?? '').replace(/^\/+/, '')}`.replace(/\/+$/, '') || '/';
 
     let specs: SubscriptionSpec[];
+    const privateKey = typeof node.credentials?.encryptionPrivateKey === 'string' ? node.credentials.encryptionPrivateKey.trim() : '';
+    let certificate = String(def.encryptionCertificate ?? '').trim();
     try {
-      specs = parseSpecs(def.subscriptions);
+      specs = parseSubscriptionSpecs(def.subscriptions);
+      if (certificate && !privateKey) throw new Error('encryptionCertificate is set but the encryptionPrivateKey credential is empty: give both for rich notifications, or neither');
+      if (certificate) certificate = certificateForGraph(certificate);
       if (!def.path || !/^\/?[A-Za-z0-9._~\-/]+$/.test(def.path)) throw new Error(`path "${def.path ?? ''}" must be a URL path such as /ms365/notifications`);
       if (specs.length && !/^https?:\/\//i.test(def.notificationUrl ?? '')) {
         throw new Error('notificationUrl must be the public base URL (https://...) at which Microsoft reaches this Node-RED');
@@ -158,26 +144,26 @@ export = function register(RED: NodeAPI): void {
     }
     const connector = useConnector(RED, node, def.connector);
     if (!connector) return;
+    const rich = privateKey && certificate ? { certificate, certificateId: String(def.encryptionCertificateId ?? '').trim() || 'node-red-ms365' } : undefined;
+    try {
+      // Resource data only where Graph offers it (core/webhooks/subscription-specs): Outlook needs $select (else a
+      // deploy error here); a drive or another resource is subscribed without it, reported on output 2.
+      specs = specs.map((spec) => {
+        const resource = resourceFor(connector, spec.resource);
+        if (!rich) return { ...spec, resource };
+        const plan = resourceDataPlan(resource);
+        return plan.include ? { ...spec, resource, includeResourceData: true } : { ...spec, resource, includeResourceData: false, note: plan.reason };
+      });
+    } catch (err) {
+      node.status({ fill: 'red', shape: 'ring', text: 'invalid configuration' });
+      node.error(`ms365-webhook-in: ${(err as Error).message}`);
+      return;
+    }
 
     const clientState =
       (typeof node.credentials?.clientState === 'string' && node.credentials.clientState) || createHmac('sha256', installationSecret(RED)).update(`ms365-webhook-in clientState ${node.id}`).digest('hex');
     const fetchResource = def.fetchResource === undefined || def.fetchResource === true || def.fetchResource === 'true';
     const notificationUrl = `${String(def.notificationUrl ?? '').replace(/\/+$/, '')}${path}`;
-    const privateKey = typeof node.credentials?.encryptionPrivateKey === 'string' ? node.credentials.encryptionPrivateKey.trim() : '';
-    const certificate = String(def.encryptionCertificate ?? '').trim();
-    const rich = privateKey && certificate ? { certificate, certificateId: String(def.encryptionCertificateId ?? '').trim() || 'node-red-ms365' } : undefined;
-    let jwksCache: { at: number; jwks: Jwks } | undefined;
-    /** The identity platform's signing keys (graph.md §4), cached for an hour. */
-    const fetchJwks = async (): Promise<Jwks> => {
-      if (jwksCache && Date.now() - jwksCache.at < 3_600_000) return jwksCache.jwks;
-      const host = (connector.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
-      const res = await fetch(`${host}/common/discovery/v2.0/keys`, { signal: AbortSignal.any([abort.signal, AbortSignal.timeout(10_000)]) });
-      if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
-      const jwks = (await res.json()) as Jwks;
-      if (!Array.isArray(jwks?.keys)) throw new Error('JWKS has no keys');
-      jwksCache = { at: Date.now(), jwks };
-      return jwks;
-    };
     let invalidTokens = 0;
     const store = nodeContextStore(node);
     const ctxGet = store.get;
@@ -190,6 +176,13 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
     let received = 0;
     const abort = new AbortController();
+    /** The batch's validation tokens (graph.md §4, §11.4), checked with jose on Graph's clock. */
+    const tokenVerifier = new ValidationTokenVerifier({
+      authorityHost: connector.authorityHost ?? 'https://login.microsoftonline.com',
+      appId: connector.clientId ?? '',
+      now: () => connector.graph.serverNow(),
+      signal: abort.signal,
+    });
 
     const show = (fill: 'green' | 'yellow' | 'red' | 'grey', text: string) => node.status({ fill, shape: fill === 'green' ? 'dot' : 'ring', text });
     const sendEvent = (event: Ms365Event) => node.send([{ topic: eventTopic(event), payload: event, _msgid: randomUUID() } as NodeMessage, null]);
@@ -201,7 +194,7 @@ export = function register(RED: NodeAPI): void {
       notificationUrl,
       clientState,
       resourceData: rich,
-      specs: specs.map((s) => ({ ...s, resource: resourceFor(connector, s.resource) })),
+      specs,
       load: async () => (await ctxGet<SubscriptionRecord[]>('subscriptions')) ?? [],
       save: (records) => ctxSet('subscriptions', records),
       onEvent: (event) => {
@@ -357,11 +350,13 @@ export = function register(RED: NodeAPI): void {
       const record =
         manager.current.find((r) => r.id === item.subscriptionId) ??
         manager.current.find((r) => itemResource === r.resource.toLowerCase() || itemResource.startsWith(`${r.resource.toLowerCase()}/`));
-      if (objectTypeOf(item) === 'driveItems' && !item.resourceData) {
-        await resolveDrive(record?.resource ?? String(item.resource).replace(/^\/+/, ''));
+      const drive = driveResourceOf(item, record?.resource, isDriveResource);
+      if (drive) {
+        await resolveDrive(drive);
         return;
       }
-      if (!seen.add(notificationKey(item))) return;
+      const key = notificationKey(item);
+      if (key && !seen.add(key)) return;
       if (item.changeType !== 'deleted' && item.resourceData) {
         const key = versionKey(String(item.resourceData.id ?? ''), item.resourceData['@odata.etag']);
         if (key && !versionsSeen.add(key)) return; // emitted by a catch-up already
@@ -423,7 +418,7 @@ export = function register(RED: NodeAPI): void {
         // §4: a batch with resource data must carry valid tokens (aud = our app, iss = the items' tenant, Graph publisher).
         const tenantIds = [...new Set(batch.items.map((i) => String((i as { tenantId?: unknown }).tenantId ?? '')).filter(Boolean))];
         try {
-          await validateValidationTokens(batch.validationTokens, { appId: connector.clientId ?? '', tenantIds, jwks: fetchJwks });
+          await tokenVerifier.verifyAll(batch.validationTokens, tenantIds);
         } catch (err) {
           invalidTokens += batch.items.length;
           if (invalidTokens === batch.items.length) node.warn(`ms365-webhook-in: dropped notifications with invalid validation tokens (${(err as Error).message})`);
@@ -457,8 +452,7 @@ export = function register(RED: NodeAPI): void {
     void (async () => {
       try {
         // Drive cursors first: a change made once a subscription exists is after its cursor.
-        for (const spec of specs) {
-          const resource = resourceFor(connector, spec.resource);
+        for (const { resource } of specs) {
           if (!isDriveResource(resource)) continue;
           // A failure here is retried by the first notification's resolution (ensureDriveCursor again).
           await ensureDriveCursor(resource).catch((err: Error) => node.error(`ms365-webhook-in: drive cursor for ${resource}: ${err.message}`));
