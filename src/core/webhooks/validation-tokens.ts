@@ -5,7 +5,8 @@
  *   (`{authorityHost}/common/v2.0/.well-known/openid-configuration`), through `createRemoteJWKSet`: cached an hour,
  *   fetched again at once when a token names a key id (`kid`) the cached set lacks, at most once every 5 minutes
  *   (the Entra signing-key guidance); a token whose key is still unknown during that cooldown waits for it to end
- *   and is verified again once, so a key rotation at Microsoft drops no batch;
+ *   and is verified again once, so a key rotation at Microsoft drops no batch (at most `MAX_WAITING` batches wait:
+ *   tokens naming made-up keys cannot make the receiver hold an unbounded number of bodies);
  * - RS256 signature, `exp` / `nbf` within a bounded clock skew on Graph's clock, `aud` = our app (client) id;
  * - both forms Graph issues: v1 (`iss` `https://sts.windows.net/{tid}/`, the publisher in `appid`) and v2 (`iss`
  *   the authority's v2 issuer `https://login.microsoftonline.com/{tid}/v2.0`, the publisher in `azp`), `{tid}` one of
@@ -14,6 +15,9 @@
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { Ms365Error } from '../errors';
+
+/** Batches that may wait for the end of a key-fetch cooldown at the same time; more are refused at once. */
+export const MAX_WAITING = 50;
 
 /** The Graph change-notification publisher's app id (`reference/graph.md` §4, §11.4). */
 export const GRAPH_NOTIFICATION_PUBLISHER_APP_ID = '0bf30f3b-4a52-48df-9a82-234910c4a086';
@@ -94,8 +98,13 @@ export class ValidationTokenVerifier {
       return payload;
     } catch (err) {
       // An unknown key while the set was fetched moments ago: wait for the cooldown, then fetch and try once more.
-      if (mayWait && err instanceof joseErrors.JWKSNoMatchingKey && authority.keys.coolingDown) {
-        await this.waitForCooldown();
+      if (mayWait && err instanceof joseErrors.JWKSNoMatchingKey && authority.keys.coolingDown && this.waiting < MAX_WAITING) {
+        this.waiting += 1;
+        try {
+          await this.waitForCooldown();
+        } finally {
+          this.waiting -= 1;
+        }
         return this.verifySignature(token, authority, false);
       }
       throw err;
@@ -103,6 +112,7 @@ export class ValidationTokenVerifier {
   }
 
   private cooldownWait: Promise<void> | undefined;
+  private waiting = 0;
 
   private waitForCooldown(): Promise<void> {
     this.cooldownWait ??= new Promise<void>((resolve) => {

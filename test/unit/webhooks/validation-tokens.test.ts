@@ -12,7 +12,7 @@ import { useSimulator } from '../../support/simulator';
 import { waitFor } from '../../support/connector';
 import { testCertificate } from '../../support/certificate';
 import { issuer, signJwt } from '../../../src/simulator/jwt';
-import { GRAPH_NOTIFICATION_PUBLISHER_APP_ID, ValidationTokenVerifier } from '../../../src/core/webhooks/validation-tokens';
+import { GRAPH_NOTIFICATION_PUBLISHER_APP_ID, MAX_WAITING, ValidationTokenVerifier } from '../../../src/core/webhooks/validation-tokens';
 import { Ms365Error } from '../../../src/core/errors';
 
 describe('core/webhooks/validation-tokens against the simulated identity platform (graph.md §4, §11.4)', function () {
@@ -73,12 +73,24 @@ describe('core/webhooks/validation-tokens against the simulated identity platfor
   });
 
   it('a token of a key rotated in just after a fetch waits for the cooldown, then verifies (not dropped)', async () => {
-    const v = verifier({ cooldownMs: 400 });
+    const v = verifier({ cooldownMs: 2000 });
     await v.verifyAll([v1()], [tenant()]); // fetched now: the cooldown runs
+    const fetchedAt = Date.now();
     await axios.post(`${sim().controlUrl}/signing-keys/rotate`, {});
-    const started = Date.now();
     await v.verifyAll([v1()], [tenant()]);
-    assert.ok(Date.now() - started >= 300, 'it waited for the cooldown instead of fetching at once');
+    assert.ok(Date.now() - fetchedAt >= 1900, 'the key set was not fetched again inside the cooldown');
+  });
+
+  it(`at most ${MAX_WAITING} batches wait for a cooldown: tokens naming made-up keys are refused at once beyond that`, async () => {
+    const v = verifier({ cooldownMs: 3000 });
+    await v.verifyAll([v1()], [tenant()]);
+    const made = () => signJwt(sim().state, { aud: appId, iss: `https://sts.windows.net/${tenant()}/`, appid: GRAPH_NOTIFICATION_PUBLISHER_APP_ID, exp: nowS() + 600 }, { kid: 'made-up' });
+    const started = Date.now();
+    const settled: number[] = [];
+    const all = Array.from({ length: MAX_WAITING + 10 }, () => v.verifyAll([made()], [tenant()]).then(() => 'ok', () => 'refused').finally(() => settled.push(Date.now() - started)));
+    await waitFor('the ones beyond the limit', () => settled.length >= 10, 2000);
+    assert.ok(settled.slice(0, 10).every((ms) => ms < 2000), 'refused without waiting');
+    assert.deepEqual(new Set(await Promise.all(all)), new Set(['refused']));
   });
 
   it('a key retired from the set after its time: its tokens are refused', async () => {
