@@ -196,13 +196,16 @@ export class SimSubscriptions {
   private resourceItem(sub: SimSubscription, change: SimChange, changeType: string): Record<string, unknown> {
     const collection = change.kind === 'message' ? 'Messages' : change.kind === 'event' ? 'Events' : 'Contacts';
     const type = change.kind === 'message' ? 'Message' : change.kind === 'event' ? 'Event' : 'Contact';
-    const path = `Users/${change.userId}/${collection}/${change.id}`;
-    const rich = sub.includeResourceData && sub.encryption ? this.richContent(sub, change) : undefined;
+    // "Outlook change notifications": basic items say `#Microsoft.Graph.Message` and `Users/{id}/Messages/{id}`;
+    // items with resource data say `#microsoft.graph.message` and `Users('{id}')/messages('{id}')` (§2.1).
+    const withData = sub.includeResourceData === true && sub.encryption !== undefined;
+    const path = withData ? `Users('${change.userId}')/${collection.toLowerCase()}('${change.id}')` : `Users/${change.userId}/${collection}/${change.id}`;
+    const rich = withData ? this.richContent(sub, change) : undefined;
     return {
       ...(rich ? { encryptedContent: rich } : {}),
       ...this.baseItem(sub, changeType, path),
       resourceData: {
-        '@odata.type': `#Microsoft.Graph.${type}`,
+        '@odata.type': withData ? `#microsoft.graph.${type.toLowerCase()}` : `#Microsoft.Graph.${type}`,
         '@odata.id': path,
         ...(change.etag ? { '@odata.etag': change.etag } : {}),
         id: change.id,
