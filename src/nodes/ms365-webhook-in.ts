@@ -13,12 +13,11 @@ import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { parseNotificationBody } from '../core/webhooks/notifications';
 import { WebhookReceiver } from '../core/webhooks/receiver';
 import type { SubscriptionRecord, SubscriptionSpec } from '../core/webhooks/subscription-manager';
-import { certificateForGraph, parseSubscriptionSpecs, resourceDataPlan } from '../core/webhooks/subscription-specs';
+import { certificateForGraph, parseSubscriptionSpecs, resolveSpecs } from '../core/webhooks/subscription-specs';
 import { useConnector } from './shared/use-connector';
 import { nodeContextStore } from './shared/node-context';
 import { durableCursors } from './shared/durable-cursors';
 import { installationSecret } from './shared/connector-token-store';
-import type { ConnectorNode } from './shared/connector-api';
 
 interface WebhookDef extends NodeDef {
   connector: string;
@@ -40,12 +39,6 @@ interface WebhookCredentials {
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Routes taken, by normalized path → node id (two nodes on one path would remove each other's routes). */
 const routesInUse = new Map<string, string>();
-
-/** `me/...` → `users/{userId}/...` for an app-only connector (CONTRACT). */
-function resourceFor(connector: ConnectorNode, resource: string): string {
-  const clean = resource.replace(/^\/+/, '');
-  return connector.mePath === '/me' ? clean : clean.replace(/^me\//i, `${connector.mePath.replace(/^\//, '')}/`);
-}
 
 /** Read the body with a size limit; undefined when it is too large. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
@@ -128,12 +121,7 @@ export = function register(RED: NodeAPI): void {
     try {
       // Resource data only where Graph offers it (core/webhooks/subscription-specs): Outlook needs $select (else a
       // deploy error here); a drive or another resource is subscribed without it, reported on output 2.
-      specs = specs.map((spec) => {
-        const resource = resourceFor(connector, spec.resource);
-        if (!rich) return { ...spec, resource };
-        const plan = resourceDataPlan(resource);
-        return plan.include ? { ...spec, resource, includeResourceData: true } : { ...spec, resource, includeResourceData: false, note: plan.reason };
-      });
+      specs = resolveSpecs(specs, connector.mePath, rich !== undefined);
     } catch (err) {
       invalid((err as Error).message);
       return;

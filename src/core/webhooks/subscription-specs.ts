@@ -145,3 +145,26 @@ export function certificateForGraph(text: string): string {
 function invalid(message: string): Ms365Error {
   return new Ms365Error('invalid_configuration', message);
 }
+
+/** `me/...` → `users/{userId}/...` when the connector signs in as an app (`mePath` `/users/{id}`; CONTRACT). */
+export function resourceForMePath(mePath: string, resource: string): string {
+  const clean = resource.replace(/^\/+/, '');
+  return mePath === '/me' ? clean : clean.replace(/^me\//i, `${mePath.replace(/^\//, '')}/`);
+}
+
+/**
+ * The specs as they are subscribed: `me/` rewritten for `mePath`, and with a certificate (`rich`) resource data
+ * asked where Graph offers it (`resourceDataPlan`: throws for an Outlook resource Graph would refuse).
+ */
+export function resolveSpecs(
+  specs: readonly ParsedSpec[],
+  mePath: string,
+  rich: boolean,
+): Array<ParsedSpec & { includeResourceData?: boolean; note?: string }> {
+  return specs.map((spec) => {
+    const resource = resourceForMePath(mePath, spec.resource);
+    if (!rich) return { ...spec, resource };
+    const plan = resourceDataPlan(resource);
+    return plan.include ? { ...spec, resource, includeResourceData: true } : { ...spec, resource, includeResourceData: false, note: plan.reason };
+  });
+}
