@@ -22,8 +22,8 @@
  * - Validation tokens of rich batches in both forms Graph issues: v1 (`iss` `https://sts.windows.net/{tid}/`,
  *   `appid`) and v2 (`iss` `{authority}/{tid}/v2.0`, `azp`), signed with the identity's current key (`jwt.ts`,
  *   rotated on request).
- * - Personal Microsoft accounts (users listed in `personalUsers`): notifications carry the consumers tenant id, and no
- *   lifecycle notification is ever sent for them ("Reduce missing subscriptions and change notifications": the
+ * - Personal Microsoft accounts (users of the consumers tenant, `driveType` `personal` in `state.ts`): notifications
+ *   carry the consumers tenant id, and no lifecycle notification is ever sent for them ("Reduce missing subscriptions and change notifications": the
  *   lifecycle events are for work or school accounts).
  * - Leniency on purpose: `http://` notification URLs are accepted (Graph requires HTTPS) so tests can use loopback.
  *
@@ -31,7 +31,7 @@
  *   GET  /_sim/subscriptions                    every subscription, expired ones included (with `expired`)
  *   PUT  /_sim/subscriptions/options            {maxMinutes?: {outlook?, outlookRich?, drive?}, duplicates?, createdPlusUpdated?,
  *                                               retryHorizonMs?, validationTokens?: "v1"|"v2"|"alternate",
- *                                               driveResourceData?: "null"|"absent"|"driveItem", personalUsers?: [user id]}
+ *                                               driveResourceData?: "null"|"absent"|"driveItem"}
  *   POST /_sim/subscriptions/{id}/lifecycle     {"event": "reauthorizationRequired" | "subscriptionRemoved" | "missed"}
  *   POST /_sim/subscriptions/{id}/expire        expire it now (as a missed renewal would)
  *   GET  /_sim/subscriptions/deliveries         delivery log [{url, status, items, at}]
@@ -96,8 +96,6 @@ export interface SubscriptionOptions {
   validationTokens: 'v1' | 'v2' | 'alternate';
   /** `resourceData` of drive notifications: `null` (default, as documented), left out, or `{"@odata.type": ...}`. */
   driveResourceData: 'null' | 'absent' | 'driveItem';
-  /** Users whose accounts are personal Microsoft accounts (consumers tenant). */
-  personalUsers: string[];
 }
 
 export class SimSubscriptions {
@@ -148,9 +146,9 @@ export class SimSubscriptions {
     }
   }
 
-  /** The account behind `userId` is a personal Microsoft account. */
+  /** The account behind `userId` is a personal Microsoft account (consumers tenant; personal OneDrive). */
   isPersonal(userId: string): boolean {
-    return this.options.personalUsers.includes(userId);
+    return this.state.findUser(userId)?.driveType === 'personal';
   }
 
   /** False (nothing sent) for a personal Microsoft account: Graph sends them no lifecycle notifications. */
@@ -299,7 +297,6 @@ function defaultOptions(): SubscriptionOptions {
     retryHorizonMs: 4 * 3600 * 1000,
     validationTokens: 'alternate',
     driveResourceData: 'null',
-    personalUsers: [],
   };
 }
 
@@ -554,11 +551,7 @@ export function registerSubscriptions(app: Express, state: SimState): void {
     if (body.driveResourceData !== undefined && !['null', 'absent', 'driveItem'].includes(body.driveResourceData)) {
       return error(res, 400, 'BadRequest', "driveResourceData must be 'null', 'absent' or 'driveItem'");
     }
-    if (body.personalUsers !== undefined && !(Array.isArray(body.personalUsers) && body.personalUsers.every((u) => typeof u === 'string'))) {
-      return error(res, 400, 'BadRequest', 'personalUsers must be an array of user ids or userPrincipalNames');
-    }
-    const personalUsers = body.personalUsers?.map((u) => state.findUser(u)?.id ?? u);
-    subs.options = { ...subs.options, ...body, ...(personalUsers ? { personalUsers } : {}), maxMinutes: { ...subs.options.maxMinutes, ...(body.maxMinutes ?? {}) } };
+    subs.options = { ...subs.options, ...body, maxMinutes: { ...subs.options.maxMinutes, ...(body.maxMinutes ?? {}) } };
     res.json(subs.options);
   });
   app.post('/_sim/subscriptions/:id/lifecycle', json, (req: Request, res: Response) => {

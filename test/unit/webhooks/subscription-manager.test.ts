@@ -42,8 +42,7 @@ describe('core/webhooks/subscription-manager: a personal account kept alive by t
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('no lifecycle notification ever arrives; renewals alone keep mail and drive subscriptions alive; changes still notify on day 30', async () => {
-    const user = sim().state.defaultUser.id;
-    await axios.put(`${sim().controlUrl}/subscriptions/options`, { personalUsers: [user] });
+    const user = sim().state.users.find((u) => u.driveType === 'personal')!.id; // a Microsoft account (consumers tenant)
     let pending: { fn: () => void; ms: number } | undefined;
     const events: SubscriptionEvent[] = [];
     let saved: SubscriptionRecord[] = [];
