@@ -7,7 +7,6 @@
  * this file checks the configuration at deploy, owns the route and wires the receiver to Node-RED.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { parseNotificationBody } from '../core/webhooks/notifications';
@@ -18,6 +17,7 @@ import { useConnector } from './shared/use-connector';
 import { nodeContextStore } from './shared/node-context';
 import { durableCursors } from './shared/durable-cursors';
 import { installationSecret } from './shared/connector-token-store';
+import { alreadyParsed, readBody, removePostRoute } from './shared/http-route';
 
 interface WebhookDef extends NodeDef {
   connector: string;
@@ -39,45 +39,6 @@ interface WebhookCredentials {
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Routes taken, by normalized path → node id (two nodes on one path would remove each other's routes). */
 const routesInUse = new Map<string, string>();
-
-/** Read the body with a size limit; undefined when it is too large. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) over = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/**
- * A body some middleware already read (Node-RED's HTTP node app parses JSON and form bodies before routes run):
- * its text, re-serialized when it was parsed; undefined when the stream is still ours to read.
- */
-function alreadyParsed(req: Request): Buffer | undefined {
-  const consumed = (req as unknown as { _body?: boolean })._body === true || req.readableEnded;
-  if (!consumed) return undefined;
-  const body: unknown = req.body;
-  if (Buffer.isBuffer(body)) return body;
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  return Buffer.from(JSON.stringify(body ?? null), 'utf8');
-}
-
-function removeRoute(RED: NodeAPI, path: string): void {
-  const app = RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } };
-  const stack = app._router?.stack;
-  if (!stack) return;
-  for (let i = stack.length - 1; i >= 0; i -= 1) {
-    const route = stack[i].route;
-    if (route && route.path === path && route.methods.post) stack.splice(i, 1);
-  }
-}
 
 export = function register(RED: NodeAPI): void {
   function Ms365WebhookInNode(this: Node<WebhookCredentials>, def: WebhookDef) {
@@ -207,7 +168,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (removed: boolean, done: () => void) => {
       closing = true;
       stopWatchingClock();
-      removeRoute(RED, path);
+      removePostRoute(RED, path);
       if (routesInUse.get(path) === node.id) routesInUse.delete(path);
       // Removed (or disabled): the subscriptions are deleted too; both bounded in time.
       void receiver.close(removed).finally(done);
