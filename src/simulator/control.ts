@@ -23,6 +23,8 @@
  * - `POST   /_sim/faults` `{concurrencyLimit: n}` (default 4 per mailbox; 0 = off) → 201
  * - `GET    /_sim/faults` → `{value: [...], concurrencyLimit}`;  `DELETE /_sim/faults` → 204 (limit back to 4)
  * - `POST   /_sim/tokens/expire`, `POST /_sim/tokens/revoke` → 204 (every access token issued so far)
+ * - `POST   /_sim/signing-keys/rotate` `{keepOldSeconds?}` (default 86400): the identity platform signs with a new key
+ *           from now on, the old one stays in the published key set that long (simulated clock) → 200 `{kid}`
  * - `PUT    /_sim/graph/options` `{driveDeltaLinkStyle: "query"|"function"}`: drive deltaLinks as `delta?token=` (default)
  *           or `delta(token='...')` (§5: both exist) → 200 the options
  * Clock and log:
@@ -38,6 +40,7 @@ import type { SimState } from './state';
 import { UnknownObjectError } from './graph/store';
 import type { FaultSpec } from './graph/faults';
 import { identityOf } from './identity';
+import { rotateSigningKey } from './jwt';
 
 type FieldType = 'string' | 'boolean' | 'number' | 'string[]' | 'object';
 type Spec = Record<string, FieldType>;
@@ -243,6 +246,11 @@ export function registerControl(app: Express, state: SimState): void {
     state.accessTokens.expireAll();
     res.status(204).end();
   });
+  router.post('/signing-keys/rotate', handle((req, res) => {
+    const body = fields<{ keepOldSeconds?: number }>(req.body ?? {}, { keepOldSeconds: 'number' });
+    if (body.keepOldSeconds !== undefined && !(body.keepOldSeconds >= 0)) throw new ControlError(400, "Field 'keepOldSeconds' must be ≥ 0.");
+    res.json({ kid: rotateSigningKey(state, (body.keepOldSeconds ?? 86_400) * 1000) });
+  }));
   router.post('/tokens/revoke', (_req, res) => {
     state.accessTokens.revokeAll();
     res.status(204).end();

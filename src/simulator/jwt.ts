@@ -1,5 +1,6 @@
 /**
- * Signing keys of one simulated tenant: an RSA key pair per simulator, published as a JWKS at
+ * Signing keys of one simulated tenant: an RSA key pair per simulator (rotated on request, the old key kept published
+ * for a while), published as a JWKS at
  * `/common/discovery/v2.0/keys` and `/{tenant}/discovery/v2.0/keys` (with an OpenID configuration pointing at it),
  * and `signJwt(state, payload)` for RS256 JWTs: the identity platform's `id_token`s and Graph's signed
  * `validationTokens` of rich notifications (`reference/graph.md` §4, §10 item 7).
@@ -12,27 +13,58 @@ interface SigningKey {
   kid: string;
   privateKey: KeyObject;
   publicKey: KeyObject;
+  /** A rotated-out key stays published until then (simulated clock, ms); undefined for the current key. */
+  retiresAt?: number;
 }
 
-const keys = new WeakMap<SimState, SigningKey>();
+interface KeyRing {
+  current: SigningKey;
+  previous: SigningKey[];
+}
 
-/** The simulator's signing key (created on first use, one per SimState). */
-export function signingKey(state: SimState): SigningKey {
-  let key = keys.get(state);
-  if (!key) {
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    key = { kid: randomBytes(12).toString('base64url'), privateKey: pair.privateKey, publicKey: pair.publicKey };
-    keys.set(state, key);
+const rings = new WeakMap<SimState, KeyRing>();
+
+function newKey(): SigningKey {
+  const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { kid: randomBytes(12).toString('base64url'), privateKey: pair.privateKey, publicKey: pair.publicKey };
+}
+
+function ring(state: SimState): KeyRing {
+  let keys = rings.get(state);
+  if (!keys) {
+    keys = { current: newKey(), previous: [] };
+    rings.set(state, keys);
   }
-  return key;
+  return keys;
 }
 
-/** The public key as a JSON Web Key Set, as Microsoft publishes it. */
+/** The simulator's current signing key (created on first use, one per SimState). */
+export function signingKey(state: SimState): SigningKey {
+  return ring(state).current;
+}
+
+/**
+ * Rotate the signing key, as the identity platform does about daily ("Signing key rollover in the Microsoft identity
+ * platform"): tokens are signed with a new key at once; the old key stays published in the key set for
+ * `keepOldMs` (simulated clock) so tokens it signed still verify. Returns the new key id.
+ */
+export function rotateSigningKey(state: SimState, keepOldMs = 24 * 3600_000): string {
+  const keys = ring(state);
+  keys.previous.push({ ...keys.current, retiresAt: state.clock.now() + keepOldMs });
+  keys.current = newKey();
+  return keys.current.kid;
+}
+
+/** The published keys, current first, then rotated-out keys not yet retired, as a JSON Web Key Set. */
 export function publicJwks(state: SimState): { keys: Array<Record<string, unknown>> } {
-  const key = signingKey(state);
-  const jwk = key.publicKey.export({ format: 'jwk' }) as { n: string; e: string };
+  const keys = ring(state);
+  const now = state.clock.now();
+  keys.previous = keys.previous.filter((k) => (k.retiresAt ?? 0) > now);
   return {
-    keys: [{ kty: 'RSA', use: 'sig', kid: key.kid, x5t: key.kid, n: jwk.n, e: jwk.e, issuer: issuer(state, state.tenantId) }],
+    keys: [keys.current, ...keys.previous].map((key) => {
+      const jwk = key.publicKey.export({ format: 'jwk' }) as { n: string; e: string };
+      return { kty: 'RSA', use: 'sig', kid: key.kid, x5t: key.kid, n: jwk.n, e: jwk.e, issuer: issuer(state, state.tenantId) };
+    }),
   };
 }
 

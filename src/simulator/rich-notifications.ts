@@ -4,10 +4,11 @@
  * of the resource JSON; HMAC-SHA256 over the ciphertext bytes; the key RSA-OAEP (SHA-1) encrypted with the
  * subscriber's certificate.
  *
- * Leniency on purpose: besides a base64 DER or PEM X.509 certificate, a PEM public key is accepted (tests without
- * `openssl`).
+ * `encryptionCertificate` must be what "Create subscription" asks for: the base64 encoding of an X.509 certificate
+ * (DER) whose key is RSA of 2048 to 4096 bits ("Set up change notifications that include resource data"). A PEM text
+ * (with `-----BEGIN` lines) or a bare public key is refused, as the harsher plausible reading.
  */
-import { X509Certificate, constants, createCipheriv, createHash, createHmac, createPublicKey, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, constants, createCipheriv, createHmac, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
 export interface EncryptionKey {
   publicKey: KeyObject;
@@ -15,17 +16,14 @@ export interface EncryptionKey {
   thumbprint: string;
 }
 
-/** The public key of a subscription's `encryptionCertificate`, or undefined when it is not one. */
+/** The public key of a subscription's `encryptionCertificate`, or undefined when it is not one Graph takes. */
 export function encryptionKeyOf(certificate: string): EncryptionKey | undefined {
   const text = certificate.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
   try {
-    if (/-----BEGIN PUBLIC KEY-----/.test(text)) {
-      const publicKey = createPublicKey(text);
-      const der = publicKey.export({ format: 'der', type: 'spki' });
-      return { publicKey, thumbprint: createHash('sha1').update(der).digest('hex').toUpperCase() };
-    }
-    const cert = new X509Certificate(/-----BEGIN CERTIFICATE-----/.test(text) ? text : Buffer.from(text, 'base64'));
-    if (cert.publicKey.asymmetricKeyType !== 'rsa') return undefined;
+    const cert = new X509Certificate(Buffer.from(text, 'base64'));
+    const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (cert.publicKey.asymmetricKeyType !== 'rsa' || bits < 2048 || bits > 4096) return undefined;
     return { publicKey: cert.publicKey, thumbprint: cert.fingerprint.replace(/:/g, '').toUpperCase() };
   } catch {
     return undefined;

@@ -14,17 +14,34 @@ import type { PollerCursor } from '../changes';
 /** Subtracted from the last-heard instant: notifications in flight and clock differences between us and Graph. */
 export const CATCH_UP_SLACK_MS = 60_000;
 
-const OUTLOOK_COLLECTION = /^(?:me|users\/[^/]+)(?:\/(?:mailFolders|calendars|contactFolders)(?:\/[^/]+|\([^)]*\)))?\/(messages|events|contacts)$/i;
+const OUTLOOK_COLLECTION = /^(?:me|users\/[^/]+)(?:\/(?:mailFolders|calendars?|contactFolders)(?:\/[^/]+|\([^)]*\)))?\/(messages|events|contacts)$/i;
 
-/** The objectType and catch-up URL of an Outlook collection subscription resource; undefined for anything else. */
+/**
+ * The objectType and catch-up URL of an Outlook collection subscription resource; undefined for anything else. Every
+ * form a subscription takes maps to its query ("Outlook change notifications" resources): `me/messages`,
+ * `users/{id}/events`, `me/mailFolders('Inbox')/messages`, `me/mailFolders/{id}/messages`, and each of them with a
+ * query (`?$select=...` of rich notifications, `?$filter=...`): the subscription's `$filter` is kept (and-ed with the
+ * catch-up window), its `$select` too, widened by the fields the filter engine reads (`id`, `lastModifiedDateTime`,
+ * `createdDateTime`).
+ */
 export function catchUpQuery(resource: string): { objectType: string; url: string } | undefined {
-  const path = resource.replace(/^\/+|\/+$/g, '');
+  const trimmed = resource.replace(/^\/+/, '');
+  const q = trimmed.indexOf('?');
+  const path = (q === -1 ? trimmed : trimmed.slice(0, q)).replace(/\/+$/, '');
   const match = OUTLOOK_COLLECTION.exec(path);
-  if (!match) return undefined; // other resources (drive, a query in the resource, Teams…): reported, not caught up
-  return {
-    objectType: match[1]!.toLowerCase(),
-    url: `/${path}?$filter=lastModifiedDateTime ge \${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}`,
-  };
+  if (!match) return undefined; // other resources (drive, Teams…): reported, not caught up
+  const options = new Map<string, string>();
+  if (q !== -1) for (const [name, value] of new URLSearchParams(trimmed.slice(q + 1))) options.set(name.toLowerCase(), value);
+  const window = "lastModifiedDateTime ge ${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}";
+  const filter = options.get('$filter');
+  const parts = [`$filter=${filter ? `(${filter}) and ${window}` : window}`];
+  const select = options.get('$select');
+  if (select) {
+    const fields = select.split(',').map((f) => f.trim()).filter(Boolean);
+    for (const needed of ['id', 'lastModifiedDateTime', 'createdDateTime']) if (!fields.some((f) => f.toLowerCase() === needed.toLowerCase())) fields.push(needed);
+    parts.push(`$select=${fields.join(',')}`);
+  }
+  return { objectType: match[1]!.toLowerCase(), url: `/${path}?${parts.join('&')}` };
 }
 
 /**

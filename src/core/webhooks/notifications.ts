@@ -75,9 +75,28 @@ export function objectIdOf(item: NotificationItem): string {
   return paren ? paren[1] : resource.split('/').pop() ?? '';
 }
 
-/** Dedupe key of §2.2: subscription, change type, id and etag. */
-export function notificationKey(item: NotificationItem): string {
-  return [item.subscriptionId, item.changeType, objectIdOf(item), String(item.resourceData?.['@odata.etag'] ?? '')].join('|');
+/**
+ * Dedupe key of §2.2 (subscription, change type, id and etag), or undefined when the item names no version: a
+ * created / updated item without an etag (or without an id of its own) could be a later change of the same object,
+ * so no key that is constant across notifications is ever given (a drive notification names no item at all).
+ */
+export function notificationKey(item: NotificationItem): string | undefined {
+  const id = item.resourceData?.id;
+  if (typeof id !== 'string' || !id) return undefined;
+  const etag = item.resourceData?.['@odata.etag'];
+  if (typeof etag === 'string' && etag) return [item.subscriptionId, item.changeType, id, etag].join('|');
+  return item.changeType === 'deleted' ? [item.subscriptionId, item.changeType, id].join('|') : undefined;
+}
+
+/**
+ * The drive resource to read through delta for a notification, whatever its `resourceData` holds (null, absent,
+ * `{"@odata.type": "#Microsoft.Graph.driveItem"}`: "Change notifications for OneDrive (driveItem)"): the resource of
+ * its subscription when that is a drive, else the item's own resource when it is a drive one; undefined otherwise.
+ */
+export function driveResourceOf(item: NotificationItem, subscriptionResource: string | undefined, isDrive: (resource: string) => boolean): string | undefined {
+  if (subscriptionResource !== undefined) return isDrive(subscriptionResource) ? subscriptionResource : undefined;
+  const own = String(item.resource ?? '').replace(/^\/+/, '');
+  return own && (isDrive(own) || objectTypeOf(item) === 'driveItems') ? own : undefined;
 }
 
 export interface NormalizeContext {

@@ -1,20 +1,13 @@
 /**
  * Rich notifications (change notifications with resource data, `reference/graph.md` §4, §10 item 7): decrypting an
- * item's `encryptedContent` and validating the batch's `validationTokens`. Pure: node:crypto only, no I/O except
- * the JWKS fetch function the caller passes in.
+ * item's `encryptedContent`. Pure: node:crypto only. The batch's `validationTokens` are checked by
+ * `validation-tokens.ts` (jose).
  *
  * Decrypt (§4): `key = RSA-OAEP(SHA-1/MGF1)-decrypt(dataKey)`; check `base64(HMAC-SHA256(key, data)) == dataSignature`
  * (constant time), else `tampered_notification`; `AES-256-CBC(key, iv = key[0..16], PKCS7)` of `data` → resource JSON.
- *
- * Validation tokens (§4): each JWT is RS256-signed by a key of the authority's JWKS, not expired, `aud` = our app
- * (client) id, `iss` = `https://sts.windows.net/{tenantId}/` for one of our tenants, `appid` = the Graph
- * notification publisher `0bf30f3b-4a52-48df-9a82-234910c4a086`.
  */
-import { createDecipheriv, createHmac, createPublicKey, createVerify, privateDecrypt, timingSafeEqual, constants } from 'node:crypto';
+import { createDecipheriv, createHmac, privateDecrypt, timingSafeEqual, constants } from 'node:crypto';
 import { Ms365Error } from '../errors';
-
-/** The Graph change-notification publisher's app id (`reference/graph.md` §4). */
-export const GRAPH_NOTIFICATION_PUBLISHER_APP_ID = '0bf30f3b-4a52-48df-9a82-234910c4a086';
 
 export interface EncryptedContent {
   data: string;
@@ -22,17 +15,6 @@ export interface EncryptedContent {
   dataKey: string;
   encryptionCertificateId?: string;
   encryptionCertificateThumbprint?: string;
-}
-
-/** A JSON Web Key as published in a JWKS (`kid`, `kty`, `n`, `e`, ...). */
-export interface Jwk {
-  kid?: string;
-  kty?: string;
-  [name: string]: unknown;
-}
-
-export interface Jwks {
-  keys: Jwk[];
 }
 
 export function isEncryptedContent(value: unknown): value is EncryptedContent {
@@ -76,71 +58,4 @@ export function decryptResourceData(encryptedContent: EncryptedContent, privateK
     throw new Ms365Error('decryption_failed', 'The decrypted notification data is not a JSON object.');
   }
   return parsed as Record<string, unknown>;
-}
-
-export interface ValidationTokenOptions {
-  /** Our app (client) id: the tokens' `aud`. */
-  appId: string;
-  /** Tenants we accept in `iss` (`https://sts.windows.net/{tenantId}/`). */
-  tenantIds: string[];
-  /** Fetches the authority's JWKS (the caller caches it). */
-  jwks: () => Promise<Jwks>;
-  /** Now in ms (default `Date.now()`). */
-  now?: number;
-  /** Clock skew allowed on `exp`/`nbf`, seconds (default 300). */
-  clockSkewSeconds?: number;
-}
-
-/**
- * Validates every token of a batch's `validationTokens`; resolves when all are valid, otherwise rejects with
- * `Ms365Error('invalid_validation_token')` whose message says which check failed (never the token itself).
- */
-export async function validateValidationTokens(tokens: unknown, options: ValidationTokenOptions): Promise<void> {
-  if (!Array.isArray(tokens) || tokens.length === 0) throw invalid('validationTokens is missing or empty.');
-  let jwks: Jwks | undefined;
-  for (const token of tokens) {
-    if (typeof token !== 'string') throw invalid('a validation token is not a string.');
-    const parts = token.split('.');
-    if (parts.length !== 3) throw invalid('a validation token is not a compact JWT.');
-    const header = decodePart(parts[0], 'header');
-    const payload = decodePart(parts[1], 'payload');
-    if (header.alg !== 'RS256') throw invalid(`unsupported signing algorithm '${String(header.alg)}'.`);
-    jwks ??= await options.jwks();
-    const candidates = jwks.keys.filter((k) => k.kty === 'RSA' && (header.kid === undefined || k.kid === header.kid));
-    if (candidates.length === 0) throw invalid('no key of the authority JWKS matches the token (kid).');
-    const input = `${parts[0]}.${parts[1]}`;
-    const signature = Buffer.from(parts[2], 'base64url');
-    const verified = candidates.some((jwk) => {
-      try {
-        const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-        return createVerify('RSA-SHA256').update(input).verify(key, signature);
-      } catch {
-        return false;
-      }
-    });
-    if (!verified) throw invalid('the signature does not verify.');
-    const now = Math.floor((options.now ?? Date.now()) / 1000);
-    const skew = options.clockSkewSeconds ?? 300;
-    if (typeof payload.exp !== 'number' || payload.exp + skew < now) throw invalid('the token has expired.');
-    if (typeof payload.nbf === 'number' && payload.nbf - skew > now) throw invalid('the token is not valid yet.');
-    const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!aud.includes(options.appId)) throw invalid('the audience is not this app.');
-    const issuers = options.tenantIds.map((t) => `https://sts.windows.net/${t}/`);
-    if (typeof payload.iss !== 'string' || !issuers.includes(payload.iss)) throw invalid('the issuer is not one of our tenants.');
-    if (payload.appid !== GRAPH_NOTIFICATION_PUBLISHER_APP_ID) throw invalid('the token was not issued to the Graph notification publisher.');
-  }
-}
-
-function decodePart(part: string, what: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw invalid(`the token ${what} is not JSON.`);
-}
-
-function invalid(reason: string): Ms365Error {
-  return new Ms365Error('invalid_validation_token', `Invalid notification validation token: ${reason}`);
 }

@@ -11,8 +11,12 @@ import type { Subscription } from '@microsoft/microsoft-graph-types';
 export interface SubscriptionSpec {
   resource: string;
   changeType: string;
-  /** Lifetime to ask for; default: the resource type's maximum (Outlook 4,230 min, drive 42,300 min). */
+  /** Lifetime to ask for; default: the resource type's maximum (Outlook 4,230 min, rich Outlook 1,440, drive 42,300 min). */
   expirationMinutes?: number;
+  /** Ask for resource data (rich notifications) on this one; default: whenever `resourceData` is configured. */
+  includeResourceData?: boolean;
+  /** Why this subscription does not ask for resource data although the node has a certificate (reported). */
+  note?: string;
 }
 
 export interface SubscriptionRecord {
@@ -21,6 +25,8 @@ export interface SubscriptionRecord {
   changeType: string;
   expirationDateTime: string;
   minutes: number;
+  /** Created with resource data (a recreate asks the same). */
+  includeResourceData?: boolean;
 }
 
 export type SubscriptionEventKind = 'created' | 'renewed' | 'recreated' | 'reauthorized' | 'deleted' | 'failed';
@@ -33,6 +39,9 @@ export interface SubscriptionEvent {
   error?: string;
   /** `failed` because Graph answered 403: the permission it needs (`graph/permissions.ts`). */
   missingPermission?: string;
+  /** On created / recreated: whether the subscription carries resource data, and why not when a certificate is set. */
+  includeResourceData?: boolean;
+  note?: string;
 }
 
 export interface SubscriptionManagerOptions {
@@ -50,26 +59,41 @@ export interface SubscriptionManagerOptions {
   /** Called after a subscription was recreated (changes may have been missed: catch up with delta). */
   onRecreated?(record: SubscriptionRecord): void;
   now?: () => number;
+  /** Timer functions (default the global ones): tests drive renewals across simulated days with them. */
+  timers?: { set(fn: () => void, ms: number): unknown; clear(handle: unknown): void };
 }
 
-/** Default maximum lifetime per resource type, in minutes (§1.3; Outlook at its conservative 4,230). */
-export function maxMinutesFor(resource: string): number {
+/**
+ * Default maximum lifetime per resource type, in minutes (§1.3; Outlook at its conservative 4,230; with resource
+ * data 1,440: "Set up change notifications that include resource data", §11.4).
+ */
+export function maxMinutesFor(resource: string, resourceData = false): number {
   if (/(^|\/)drives?\b|\/root$/i.test(resource)) return 42_300;
   if (/presence/i.test(resource)) return 60;
   if (/chats|teams|channels/i.test(resource)) return 4_320;
-  return 4_230;
+  return resourceData ? 1_440 : 4_230;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class SubscriptionManager {
   private records: SubscriptionRecord[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private stopped = false;
   private readonly now: () => number;
 
+  private readonly timers: NonNullable<SubscriptionManagerOptions['timers']>;
+
   constructor(private readonly options: SubscriptionManagerOptions) {
     this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? {
+      set: (fn, ms) => {
+        const timer = setTimeout(fn, ms);
+        timer.unref?.();
+        return timer;
+      },
+      clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    };
   }
 
   get current(): readonly SubscriptionRecord[] {
@@ -125,7 +149,8 @@ export class SubscriptionManager {
     const index = this.records.findIndex((r) => r.id === subscriptionId);
     if (index === -1) return undefined;
     const old = this.records[index];
-    const fresh = await this.create({ resource: old.resource, changeType: old.changeType, expirationMinutes: old.minutes }, 'recreated');
+    const spec = this.options.specs.find((s) => s.resource === old.resource && s.changeType === old.changeType);
+    const fresh = await this.create({ ...spec, resource: old.resource, changeType: old.changeType, expirationMinutes: old.minutes, includeResourceData: old.includeResourceData }, 'recreated');
     this.records[index] = fresh;
     await this.persist();
     this.schedule();
@@ -157,7 +182,7 @@ export class SubscriptionManager {
   /** Stop the renewal timer (node closing; subscriptions stay for the next start). */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clear(this.timer);
     this.timer = undefined;
   }
 
@@ -180,7 +205,9 @@ export class SubscriptionManager {
   }
 
   private async create(spec: SubscriptionSpec, kind: 'created' | 'recreated'): Promise<SubscriptionRecord> {
-    let minutes = Math.min(spec.expirationMinutes ?? maxMinutesFor(spec.resource), maxMinutesFor(spec.resource));
+    const rich = this.options.resourceData && spec.includeResourceData !== false ? this.options.resourceData : undefined;
+    const cap = maxMinutesFor(spec.resource, rich !== undefined);
+    let minutes = Math.min(spec.expirationMinutes ?? cap, cap);
     for (let attempt = 0; ; attempt += 1) {
       try {
         const res = await this.options.graph.request<Subscription>({
@@ -193,9 +220,7 @@ export class SubscriptionManager {
             resource: spec.resource,
             expirationDateTime: this.expiry(minutes),
             clientState: this.options.clientState,
-            ...(this.options.resourceData
-              ? { includeResourceData: true, encryptionCertificate: this.options.resourceData.certificate, encryptionCertificateId: this.options.resourceData.certificateId }
-              : {}),
+            ...(rich ? { includeResourceData: true, encryptionCertificate: rich.certificate, encryptionCertificateId: rich.certificateId } : {}),
           },
         });
         const record: SubscriptionRecord = {
@@ -204,8 +229,15 @@ export class SubscriptionManager {
           changeType: spec.changeType,
           expirationDateTime: res.data.expirationDateTime ?? this.expiry(minutes),
           minutes,
+          ...(rich ? { includeResourceData: true } : {}),
         };
-        this.options.onEvent({ kind, resource: spec.resource, subscriptionId: record.id, expirationDateTime: record.expirationDateTime });
+        this.options.onEvent({
+          kind,
+          resource: spec.resource,
+          subscriptionId: record.id,
+          expirationDateTime: record.expirationDateTime,
+          ...(this.options.resourceData ? { includeResourceData: rich !== undefined, ...(rich ? {} : { note: spec.note }) } : {}),
+        });
         return record;
       } catch (err) {
         // §1.3: over-max requests fail with 400 "Subscription expiration can only be N minutes in the future".
@@ -230,7 +262,8 @@ export class SubscriptionManager {
   /** One timer for the earliest half-life among the subscriptions. */
   private schedule(): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
     if (!this.records.length) return;
     const now = this.now();
     const due = Math.min(
@@ -239,8 +272,7 @@ export class SubscriptionManager {
         return now + Math.max(1000, Math.min(remaining / 2, (r.minutes * 60_000) / 2));
       }),
     );
-    this.timer = setTimeout(() => void this.renewDue(), Math.min(MAX_TIMER_MS, Math.max(1000, due - now)));
-    this.timer.unref?.();
+    this.timer = this.timers.set(() => void this.renewDue(), Math.min(MAX_TIMER_MS, Math.max(1000, due - now)));
   }
 
   private async renewDue(): Promise<void> {

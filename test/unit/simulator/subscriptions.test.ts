@@ -104,7 +104,7 @@ describe('simulator: subscriptions and notification delivery (graph.md §1–§3
     const got = await waitFor('drive notification', () => rx.received.find((r) => r.body.includes('me/drive/root')));
     const item = JSON.parse(got.body).value[0];
     assert.equal(item.changeType, 'updated');
-    assert.equal(item.resourceData, undefined);
+    assert.equal(item.resourceData, null, 'resourceData: null, as the OneDrive payload shows (graph.md §11.4)');
   });
 
   it('PATCH renews (200), reauthorize 204, DELETE 204, and an expired subscription answers 404 ResourceNotFound', async () => {
@@ -112,7 +112,7 @@ describe('simulator: subscriptions and notification delivery (graph.md §1–§3
     const id = created.data.id;
     const renewed = await graph().patch(`/subscriptions/${id}`, { expirationDateTime: inMinutes(120) });
     assert.equal(renewed.status, 200);
-    assert.equal(renewed.data.expirationDateTime, new Date(Date.parse(renewed.data.expirationDateTime)).toISOString());
+    assert.match(renewed.data.expirationDateTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/, 'seven fraction digits, as "Create subscription" shows (graph.md §11.1)');
     assert.equal((await graph().post(`/subscriptions/${id}/reauthorize`)).status, 204);
     sim().state.clock.advance(121 * 60_000);
     const gone = await graph().patch(`/subscriptions/${id}`, { expirationDateTime: inMinutes(60) });

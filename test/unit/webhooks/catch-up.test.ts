@@ -3,7 +3,7 @@ import { CATCH_UP_SLACK_MS, advanceBookmark, catchUpCursor, catchUpQuery, versio
 import { MAX_SEEN, dedupeKey } from '../../../src/core/changes/filter-engine';
 
 describe('core/webhooks/catch-up', () => {
-  it('catchUpQuery: Outlook collections get a lastModifiedDateTime $filter; drive, queries and other resources none', () => {
+  it('catchUpQuery: Outlook collections get a lastModifiedDateTime $filter; drive and other resources none', () => {
     assert.deepEqual(catchUpQuery('users/u1/messages'), {
       objectType: 'messages',
       url: "/users/u1/messages?$filter=lastModifiedDateTime ge ${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}",
@@ -11,9 +11,24 @@ describe('core/webhooks/catch-up', () => {
     assert.equal(catchUpQuery("me/mailFolders('Inbox')/messages")?.objectType, 'messages');
     assert.equal(catchUpQuery('/users/u1/events')?.objectType, 'events');
     assert.equal(catchUpQuery('me/contactFolders/f1/contacts')?.objectType, 'contacts');
-    for (const other of ['me/drive/root', 'me/messages?$filter=isRead eq false', 'teams/t/channels/c/messages', 'users', 'me/messages/m1']) {
+    for (const other of ['me/drive/root', 'teams/t/channels/c/messages', 'users', 'me/messages/m1']) {
       assert.equal(catchUpQuery(other), undefined, other);
     }
+  });
+
+  it('catchUpQuery: every resource form maps to its catch-up query (issue 15 item 5): a query, a folder by name, a user', () => {
+    const window = "lastModifiedDateTime ge ${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}";
+    assert.deepEqual(catchUpQuery('me/messages?$select=subject,from'), {
+      objectType: 'messages',
+      url: `/me/messages?$filter=${window}&$select=subject,from,id,lastModifiedDateTime,createdDateTime`,
+    });
+    assert.deepEqual(catchUpQuery('me/messages?$filter=isRead eq false'), { objectType: 'messages', url: `/me/messages?$filter=(isRead eq false) and ${window}` });
+    assert.deepEqual(catchUpQuery("me/mailFolders('Inbox')/messages"), { objectType: 'messages', url: `/me/mailFolders('Inbox')/messages?$filter=${window}` });
+    assert.deepEqual(catchUpQuery('users/8ee44408-0679-472c-bc2a-692812af3437/events'), {
+      objectType: 'events',
+      url: `/users/8ee44408-0679-472c-bc2a-692812af3437/events?$filter=${window}`,
+    });
+    assert.equal(catchUpQuery("users/u1/mailFolders('Inbox')/messages?$select=subject")?.objectType, 'messages');
   });
 
   it('catchUpCursor: the window opens a minute before the last-heard instant, at it for a first bookmark', () => {

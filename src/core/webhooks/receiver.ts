@@ -1,0 +1,376 @@
+/**
+ * The webhook receiver's orchestration (CONTRACT "ms365-webhook-in", `reference/graph.md` §1–§4, §11.4), without
+ * Node-RED: what happens to a notification batch once it has been answered 202, and the subscriptions' upkeep.
+ * - Rich batches: `validationTokens` verified (`validation-tokens.ts`, jose) before any item is used.
+ * - Each item: `clientState` checked in constant time; lifecycle events acted on (reauthorize, recreate, catch up);
+ *   a drive notification, whatever its `resourceData`, resolved through the delta of its subscription's resource; an
+ *   Outlook item deduplicated (subscription, change type, id, etag), decrypted or fetched, normalized to the event.
+ * - Catch-up after a gap (`catch-up.ts`): drive resources read their delta, Outlook collections their changes since
+ *   the bookmark; versions a notification delivered are not emitted twice.
+ * - Crash safety through the `WebhookCursors` the adapter gives (the node's state file): the cursor of a round and its
+ *   events are stored before the send.
+ * The adapter (`src/nodes/ms365-webhook-in.ts`) owns the HTTP route, the configuration checks and Node-RED's I/O.
+ */
+import { eventTopic, type Ms365Event } from '../events';
+import type { ElementKey } from '../elements';
+import { GraphError, MissingPermissionError, type GraphClient } from '../graph/client';
+import { pollResource, type PollerCursor } from '../changes';
+import { startDelta } from '../changes/delta-engine';
+import { serialRounds } from '../changes/serial-rounds';
+import type { EngineContext } from '../changes/shared';
+import { parsePollerConfiguration, type ResourceConfig } from '../opencon/poller-config';
+import { BoundedSet } from './bounded-set';
+import { advanceBookmark, catchUpQuery, versionKey } from './catch-up';
+import { clientStateMatches, driveResourceOf, normalizeNotification, notificationKey, objectTypeOf, withoutClientState, type NotificationBatch, type NotificationItem } from './notifications';
+import { decryptResourceData, isEncryptedContent } from './rich-notifications';
+import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
+import { isDriveResource } from './subscription-specs';
+import { ValidationTokenVerifier } from './validation-tokens';
+
+/** Crash-safe cursor storage (the adapter's state file and context mirror): drive cursors and catch-up bookmarks. */
+export interface WebhookCursors {
+  readonly loaded: Promise<void>;
+  get(key: string): PollerCursor | undefined;
+  note(key: string, cursor: PollerCursor): void;
+  flush(): Promise<void>;
+  beforeSend(key: string, cursor: PollerCursor, pending: Ms365Event[]): Promise<void>;
+  afterSend(): Promise<void>;
+  close(removed: boolean): Promise<void>;
+}
+
+export type StatusFill = 'green' | 'yellow' | 'red' | 'grey';
+
+export interface WebhookReceiverOptions {
+  graph: GraphClient;
+  elementKey: ElementKey;
+  instanceName: string;
+  /** `/me` or `/users/{id}`. */
+  mePath: string;
+  clientState: string;
+  fetchResource: boolean;
+  /** PEM private key of the encryption certificate (rich notifications). */
+  privateKey?: string;
+  /** Full URL Graph posts to. */
+  notificationUrl: string;
+  /** Resolved specs (`me/` rewritten, resource data decided). */
+  specs: SubscriptionSpec[];
+  resourceData?: { certificate: string; certificateId: string };
+  /** Identity platform host (its OpenID configuration gives the token-signing keys) and our client id. */
+  authorityHost: string;
+  appId: string;
+  cursors: WebhookCursors;
+  loadSubscriptions(): Promise<SubscriptionRecord[]>;
+  saveSubscriptions(records: SubscriptionRecord[]): Promise<void>;
+  /** Output 1: one change event. */
+  sendEvent(event: Ms365Event, topic: string): void;
+  /** Output 2: lifecycle and subscription events. */
+  sendSide(topic: string, payload: unknown): void;
+  status(fill: StatusFill, text: string): void;
+  warn(message: string): void;
+  error(message: string, item?: unknown): void;
+}
+
+/** An event the poller engines produced for the receiver (drive delta, catch-up): source "webhook", no pollDate. */
+function asWebhookEvent({ pollDate: _pollDate, ...event }: Ms365Event): Ms365Event {
+  return { ...event, source: 'webhook' };
+}
+
+const bookmarkKey = (resource: string) => `catchup:${resource}`;
+
+export class WebhookReceiver {
+  private readonly seen = new BoundedSet(10_000);
+  /** Versions (id + etag) already emitted, by a notification or a catch-up: neither path emits one twice. */
+  private readonly versionsSeen = new BoundedSet(10_000);
+  private readonly abort = new AbortController();
+  private readonly manager: SubscriptionManager;
+  private readonly tokens: ValidationTokenVerifier;
+  private mismatches = 0;
+  private received = 0;
+  private invalidTokens = 0;
+  private closing = false;
+
+  /** Drive notification or catch-up: every change since the cursor, one event per item (rounds of one resource in turn). */
+  private readonly resolveDrive: (resource: string) => Promise<void>;
+  /** One catch-up round of an Outlook collection from its bookmark (rounds of one resource in turn). */
+  private readonly catchUpFromBookmark: (resource: string) => Promise<void>;
+
+  constructor(private readonly o: WebhookReceiverOptions) {
+    this.tokens = new ValidationTokenVerifier({ authorityHost: o.authorityHost, appId: o.appId, now: () => o.graph.serverNow(), signal: this.abort.signal });
+    this.manager = new SubscriptionManager({
+      graph: o.graph,
+      now: () => o.graph.serverNow(), // expirations and renewals on Graph's clock
+      notificationUrl: o.notificationUrl,
+      clientState: o.clientState,
+      resourceData: o.resourceData,
+      specs: o.specs,
+      load: o.loadSubscriptions,
+      save: o.saveSubscriptions,
+      onEvent: (event) => {
+        o.sendSide(`subscription/${event.kind}`, event);
+        if (event.kind === 'created' || event.kind === 'recreated') void this.catchUp(event.resource, { onlyIfBookmarked: event.kind === 'created' });
+        else if (event.kind === 'renewed' || event.kind === 'reauthorized') {
+          this.heard(event.resource, o.graph.serverNow());
+          void o.cursors.flush().catch((err: Error) => o.warn(`saving catch-up bookmarks: ${err.message}`));
+        }
+        if (event.kind === 'failed') {
+          o.status('red', event.missingPermission ? `missing permission ${event.missingPermission}` : 'subscription failed');
+          o.error(`subscription for ${event.resource} failed: ${event.error ?? ''}`);
+        }
+      },
+    });
+    this.resolveDrive = serialRounds((resource) => this.driveRound(resource));
+    this.catchUpFromBookmark = serialRounds((resource) => this.catchUpRound(resource));
+  }
+
+  /** The subscriptions as they are now. */
+  get subscriptions(): readonly SubscriptionRecord[] {
+    return this.manager.current;
+  }
+
+  /** Events a crash left unsent (the cursors' `resend`): sent again unless already sent in this run. */
+  resend(events: Ms365Event[]): void {
+    for (const event of events) this.emit(event);
+  }
+
+  /** Drive cursors first (a change made once a subscription exists is after its cursor), then the subscriptions. */
+  async start(): Promise<void> {
+    const { specs } = this.o;
+    this.o.status('yellow', specs.length ? 'subscribing' : 'listening');
+    try {
+      for (const { resource } of specs) {
+        if (!isDriveResource(resource)) continue;
+        // A failure here is retried by the first notification's resolution (ensureDriveCursor again).
+        await this.ensureDriveCursor(resource).catch((err: Error) => this.o.error(`drive cursor for ${resource}: ${err.message}`));
+      }
+      await this.manager.start();
+      if (!this.closing) this.o.status(this.manager.current.length === specs.length ? 'green' : 'red', specs.length ? `${this.manager.current.length} subscription(s)` : 'listening');
+    } catch (err) {
+      this.o.status('red', 'subscribe failed');
+      this.o.error((err as Error).message);
+    }
+  }
+
+  /** A clock jump (ours or Graph's): a subscription may have expired on Graph's clock; renew or recreate it now. */
+  recheck(): void {
+    this.manager.recheck();
+  }
+
+  /** A parsed batch, already answered 202 (§2.2): tokens checked, then each item in turn. */
+  async accept(batch: NotificationBatch): Promise<void> {
+    const receivedAt = this.o.graph.serverNow(); // bookmarks are on Graph's clock
+    if (batch.validationTokens.length || batch.items.some((i) => (i as { encryptedContent?: unknown }).encryptedContent !== undefined)) {
+      // §4: a batch with resource data must carry valid tokens (aud = our app, iss = the items' tenant, Graph publisher).
+      const tenantIds = [...new Set(batch.items.map((i) => String((i as { tenantId?: unknown }).tenantId ?? '')).filter(Boolean))];
+      try {
+        await this.tokens.verifyAll(batch.validationTokens, tenantIds);
+      } catch (err) {
+        this.invalidTokens += batch.items.length;
+        if (this.invalidTokens === batch.items.length) this.o.warn(`dropped notifications with invalid validation tokens (${(err as Error).message})`);
+        this.o.status('yellow', `${this.received} received, ${this.invalidTokens} invalid`);
+        return;
+      }
+    }
+    for (const item of batch.items) {
+      if (this.closing) return;
+      try {
+        await this.handleItem(item, receivedAt);
+        this.received += 1;
+      } catch (err) {
+        this.o.error((err as Error).message, withoutClientState(item));
+      }
+    }
+    this.o.status('green', `${this.received} received${this.mismatches ? `, ${this.mismatches} dropped` : ''}`);
+  }
+
+  /** Node closing: stop renewing and save the cursors; removed: delete the subscriptions too (bounded in time). */
+  async close(removed: boolean): Promise<void> {
+    this.closing = true;
+    this.abort.abort();
+    const saveCursors = () => this.o.cursors.close(removed).catch((err: Error) => this.o.warn(`saving drive cursors on close: ${err.message}`));
+    if (!removed) {
+      this.manager.stop();
+      await withTimeout(saveCursors(), 5000);
+      return;
+    }
+    await withTimeout(
+      this.manager
+        .removeAll()
+        .catch((err: Error) => this.o.warn(`deleting subscriptions failed: ${err.message}`))
+        .then(saveCursors),
+      10_000,
+    );
+  }
+
+  private emit(event: Ms365Event): void {
+    if (this.seen.add(event.eventId)) this.o.sendEvent(event, eventTopic(event));
+  }
+
+  private engineContext(): EngineContext {
+    return { graph: this.o.graph, elementKey: this.o.elementKey, instanceName: this.o.instanceName, pollStart: this.o.graph.serverNow(), signal: this.abort.signal };
+  }
+
+  /**
+   * Drive notifications name no item (graph.md §2.1): the poller's delta engine resolves them. One drive delta
+   * resource per subscribed drive resource, its cursor kept by the adapter's cursors (started at `token=latest`:
+   * nothing old replayed).
+   */
+  private driveConfig(resource: string): ResourceConfig {
+    return parsePollerConfiguration(
+      { driveItems: { url: `/${resource.replace(/^\/+|\/+$/g, '')}/delta`, idField: 'id', mode: 'delta' } },
+      { elementKey: this.o.elementKey, timezone: 'UTC', mePath: this.o.mePath },
+    )[0]!;
+  }
+
+  private async ensureDriveCursor(resource: string): Promise<PollerCursor> {
+    const { cursors } = this.o;
+    await cursors.loaded;
+    const stored = cursors.get(resource);
+    if (stored) return stored;
+    const { cursor } = await startDelta(this.engineContext(), this.driveConfig(resource));
+    await cursors.beforeSend(resource, cursor, []);
+    await cursors.afterSend();
+    return cursor;
+  }
+
+  /** The new cursor and the events reach the state file before the send (a crash sends them again, same eventIds). */
+  private async driveRound(resource: string): Promise<void> {
+    const cursor = await this.ensureDriveCursor(resource);
+    const round = await pollResource(this.engineContext(), this.driveConfig(resource), cursor);
+    const events = round.events.map(asWebhookEvent);
+    await this.o.cursors.beforeSend(resource, round.cursor, events);
+    for (const event of events) this.emit(event);
+    if (round.resynced) this.o.sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
+    await this.o.cursors.afterSend();
+  }
+
+  /** The subscription on `resource` delivered (or was confirmed alive) at `at`: a later catch-up starts there. */
+  private heard(resource: string, at: number, version?: { objectId: string; updatedMs: number }): void {
+    if (!catchUpQuery(resource)) return;
+    const { cursors } = this.o;
+    cursors.note(bookmarkKey(resource), advanceBookmark(cursors.get(bookmarkKey(resource)), at, version));
+  }
+
+  private async catchUpRound(resource: string): Promise<void> {
+    const { cursors } = this.o;
+    const query = catchUpQuery(resource);
+    const bookmark = cursors.get(bookmarkKey(resource));
+    if (!query || !bookmark) return;
+    const [config] = parsePollerConfiguration(
+      { [query.objectType]: { url: query.url, idField: 'id' } },
+      { elementKey: this.o.elementKey, timezone: 'UTC', mePath: this.o.mePath },
+    );
+    const round = await pollResource(this.engineContext(), config!, bookmark);
+    const events: Ms365Event[] = [];
+    for (const polled of round.events) {
+      const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
+      if (key && !this.versionsSeen.add(key)) continue; // delivered by a notification already
+      events.push(asWebhookEvent(polled));
+    }
+    await cursors.beforeSend(bookmarkKey(resource), round.cursor, events);
+    for (const event of events) this.emit(event);
+    await cursors.afterSend();
+    this.o.sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.mode === 'filter' ? bookmark.watermark : this.o.graph.serverNow()).toISOString(), events: events.length });
+  }
+
+  /**
+   * After a recreate, a `missed` notification or a subscription created anew over a bookmark from an earlier run
+   * (`catch-up.ts`): drive resources read their delta; Outlook collections read what changed since the bookmark
+   * ($filter on lastModifiedDateTime; deletions in the gap cannot be seen); other resources are reported on output 2
+   * (`lifecycle/catchup-needed`).
+   */
+  private async catchUp(resource: string, options: { onlyIfBookmarked?: boolean } = {}): Promise<void> {
+    const { cursors } = this.o;
+    try {
+      await cursors.loaded;
+      if (isDriveResource(resource)) {
+        if (!options.onlyIfBookmarked) await this.resolveDrive(resource);
+        return;
+      }
+      if (!catchUpQuery(resource)) {
+        if (!options.onlyIfBookmarked) this.o.sendSide('lifecycle/catchup-needed', { resource, reason: 'notifications may have been missed; poll this resource (ms365-poller) to catch up' });
+        return;
+      }
+      if (!cursors.get(bookmarkKey(resource))) {
+        // A first subscription: nothing before it is owed; later gaps start here.
+        this.heard(resource, this.o.graph.serverNow());
+        await cursors.flush();
+        if (!options.onlyIfBookmarked) this.o.sendSide('lifecycle/catchup-needed', { resource, reason: 'no bookmark to catch up from' });
+        return;
+      }
+      await this.catchUpFromBookmark(resource);
+    } catch (err) {
+      if (err instanceof MissingPermissionError && err.permission) this.o.status('red', `missing permission ${err.permission}`);
+      this.o.error(`catch-up of ${resource} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async handleItem(item: NotificationItem, receivedAt: number): Promise<void> {
+    const { o, manager } = this;
+    if (!clientStateMatches(o.clientState, item.clientState)) {
+      this.mismatches += 1;
+      if (this.mismatches === 1) o.warn('dropped a notification whose clientState does not match (counted in the status)');
+      return;
+    }
+    if (item.lifecycleEvent) {
+      o.sendSide(`lifecycle/${item.lifecycleEvent}`, withoutClientState(item));
+      const id = String(item.subscriptionId);
+      if (item.lifecycleEvent === 'reauthorizationRequired') await manager.reauthorize(id);
+      else if (item.lifecycleEvent === 'subscriptionRemoved') await manager.recreate(id);
+      else if (item.lifecycleEvent === 'missed') {
+        const record = manager.current.find((r) => r.id === id);
+        if (record) await this.catchUp(record.resource);
+      }
+      return;
+    }
+    // By id; else by resource: a subscription of an earlier run that Graph still serves (ids lost with memory context).
+    const itemResource = String(item.resource ?? '').replace(/^\/+/, '').toLowerCase();
+    const record =
+      manager.current.find((r) => r.id === item.subscriptionId) ??
+      manager.current.find((r) => itemResource === r.resource.toLowerCase() || itemResource.startsWith(`${r.resource.toLowerCase()}/`));
+    const drive = driveResourceOf(item, record?.resource, isDriveResource);
+    if (drive) {
+      await this.resolveDrive(drive);
+      return;
+    }
+    const key = notificationKey(item);
+    if (key && !this.seen.add(key)) return;
+    if (item.changeType !== 'deleted' && item.resourceData) {
+      const version = versionKey(String(item.resourceData.id ?? ''), item.resourceData['@odata.etag']);
+      if (version && !this.versionsSeen.add(version)) return; // emitted by a catch-up already
+    }
+    let resource: Record<string, unknown> | undefined;
+    let resourceError: string | undefined;
+    const encrypted = (item as { encryptedContent?: unknown }).encryptedContent;
+    if (isEncryptedContent(encrypted) && o.privateKey) {
+      // §4: the resource travels in the notification; no fetch needed.
+      resource = decryptResourceData(encrypted, o.privateKey);
+    } else if (o.fetchResource && item.changeType !== 'deleted' && item.resource) {
+      try {
+        resource = await o.graph.get<Record<string, unknown>>(`/${String(item.resource).replace(/^\/+/, '')}`, undefined, this.abort.signal);
+      } catch (err) {
+        if (this.abort.signal.aborted) throw err;
+        // Deleted meanwhile (404): not an error. Anything else (throttled or unavailable beyond the client's
+        // retries, forbidden…): the notification is answered already and Graph will not send it again, so the
+        // event goes out without the resource rather than not at all.
+        if (!(err instanceof GraphError && err.status === 404)) {
+          resourceError = (err as Error).message;
+          o.warn(`the changed ${objectTypeOf(item)} could not be fetched (${resourceError}); its event goes out without raw.resource`);
+        }
+      }
+    }
+    const event = normalizeNotification(item, { elementKey: o.elementKey, instanceName: o.instanceName, receivedAt }, resource, resourceError);
+    if (record) this.heard(record.resource, receivedAt, resource ? { objectId: event.objectId, updatedMs: Date.parse(String(resource.lastModifiedDateTime)) } : undefined);
+    o.sendEvent(event, eventTopic(event));
+  }
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
