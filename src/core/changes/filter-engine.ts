@@ -10,13 +10,17 @@
  * - `filterByUpdatedDate` (default true) keeps only objects changed inside the window (client-side, for URLs whose
  *   filter is coarser or absent); `filterByCurrentDate` leaves objects changed after this poll started to the next.
  * - CREATED vs UPDATED by the Open Connectors rule with `createdCheckTolerance`. Deletions cannot be seen by a filter.
- * - The first poll only sets the starting point (no request).
+ * - Without a recorded starting point, the first poll only sets it (no request). A poller's starting point is
+ *   recorded when it starts (CONTRACT), maybe long before its first successful round (`pollFilterFrom`): that round
+ *   reads from it and emits what changed after it.
+ * - Dates in whole seconds (Outlook, drive: `shared.atOrAfter`) are compared with the second of an instant, so an
+ *   object changed just after a round started, in the same second, is not lost; the dedupe set drops the repeats.
  */
 import { createHash } from 'node:crypto';
 import { expandUrlMacros } from '../dates/url-macros';
 import type { ResourceConfig } from '../opencon/poller-config';
 import type { Ms365Event } from '../events';
-import { CLOCK_JUMP_MS, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
 import type { RoundResult } from './delta-engine';
 
 export interface FilterCursor {
@@ -60,6 +64,15 @@ export function startFilter(ctx: EngineContext): RoundResult<FilterCursor> {
   return { events: [], cursor: { mode: 'filter', watermark: ctx.pollStart, seen: [], startedAt: ctx.pollStart }, requests: 0 };
 }
 
+/**
+ * The first round of a poller that recorded its starting point `from` when it started: objects changed after it are
+ * emitted; one dated in the very second of `from` cannot say on which side it lies (whole seconds) and is taken for
+ * an older one, but remembered, so that one appearing there later still comes out (README "Delta engine").
+ */
+export function pollFilterFrom(ctx: EngineContext, resource: ResourceConfig, from: number, overlapMs = DEFAULT_OVERLAP_MS): Promise<RoundResult<FilterCursor>> {
+  return pollFilter(ctx, resource, { mode: 'filter', watermark: from, seen: [], startedAt: from }, overlapMs, true);
+}
+
 /** The URL of a round whose window starts at `from` (ms): macros rendered, `$top` = pageSize unless given. */
 export function filterUrl(resource: ResourceConfig, from: number): string {
   let url = expandUrlMacros(resource.url, from, resource.timezone);
@@ -67,7 +80,7 @@ export function filterUrl(resource: ResourceConfig, from: number): string {
   return url;
 }
 
-export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, cursor: FilterCursor, overlapMs = DEFAULT_OVERLAP_MS): Promise<RoundResult<FilterCursor>> {
+export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, cursor: FilterCursor, overlapMs = DEFAULT_OVERLAP_MS, firstRound = false): Promise<RoundResult<FilterCursor>> {
   const since = cursor.watermark - resource.pollDelay * 1000;
   const from = since - overlapMs;
   const previous: Array<[string, number]> = cursor.seen.map(([key, at]) => [normalizeKey(key), at]);
@@ -86,14 +99,15 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
       const id = String(idValue);
       const updated = readDate(item, updatedField, dates.updatedFormat, dates.updatedZone ?? resource.timezone);
       if (updated === undefined) continue;
-      if (updated < (cursor.startedAt ?? 0)) continue;
+      if (!atOrAfter(updated, cursor.startedAt ?? 0)) continue;
       if (updated <= skipThrough) continue;
-      if (resource.filterByUpdatedDate && updated < from) continue;
+      if (resource.filterByUpdatedDate && !atOrAfter(updated, from)) continue;
       if (resource.filterByCurrentDate && updated > ctx.pollStart) continue;
       const key = dedupeKey(id, updated);
       if (seen.has(key)) continue;
       seen.add(key);
       keep.push([key, updated]);
+      if (firstRound && !surelyAtOrAfter(updated, cursor.startedAt)) continue; // in the second of the start: passed over
       const created = readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
       events.push(makeEvent(resource, ctx, item, id, classify(created, updated, resource.createdCheckTolerance), updated, String(updated)));
     }
