@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { simGraphClient, useSimulator } from '../../support/simulator';
 import type { GraphClient } from '../../../src/core/graph/client';
-import { pollResource, type PollerCursor, type EngineContext } from '../../../src/core/changes';
+import { pollResource, startCursor, type PollerCursor, type EngineContext } from '../../../src/core/changes';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
 
 describe('whole-second timestamps at a round boundary (engines against the simulator, clock pinned)', function () {
@@ -28,11 +28,13 @@ describe('whole-second timestamps at a round boundary (engines against the simul
   const store = () => sim().state.graph.store;
   const user = () => sim().state.defaultUser.id;
   const clock = () => sim().state.clock;
-  /** Whole second `n` (ms) of this test: some seconds after real now, so no object of an earlier test is newer. */
+  /** Second 0 of this test (ms): ahead of real now and of every earlier test's objects (each moves it 100 s on). */
   let base = 0;
+  let tests = 0;
   const at = (second: number, ms: number) => clock().set(base + second * 1000 + ms);
   beforeEach(() => {
-    base = (Math.floor(Date.now() / 1000) + 600) * 1000;
+    tests += 1;
+    base = (Math.floor(Date.now() / 1000) + 600 + 100 * tests) * 1000;
     clock().freeze(base - 5000);
   });
 
@@ -130,6 +132,45 @@ describe('whole-second timestamps at a round boundary (engines against the simul
     assert.deepEqual(ids(r3), [[b, 'UPDATED']]);
     at(11, 500);
     assert.deepEqual(ids(await round(resource, r3.cursor)), [], 'the overlap window reads them again; none is repeated');
+  });
+
+  /**
+   * A poller's recorded starting point in the same second as objects: what its first round reads dated in that second
+   * is taken for older (whole seconds cannot tell the side); what appears in that second after the round comes out.
+   */
+  async function startSecond(resource: ResourceConfig, create: (name: string) => string, update: (id: string) => void) {
+    at(0, 300);
+    const before = create('before the start, in its second');
+    at(0, 500);
+    const start = startCursor(clock().now());
+    at(0, 600);
+    const first = await round(resource, start);
+    assert.deepEqual(ids(first), [], 'read in the second of the start: taken for older');
+    at(0, 700);
+    const after = create('after the first round, in the second of the start');
+    at(1, 500);
+    const r1 = await round(resource, first.cursor);
+    assert.deepEqual(ids(r1), [[after, 'CREATED']]);
+    at(9, 500);
+    update(before);
+    at(10, 500);
+    const r2 = await round(resource, r1.cursor);
+    assert.deepEqual(ids(r2), [[before, 'UPDATED']]);
+    at(11, 500);
+    assert.deepEqual(ids(await round(resource, r2.cursor)), [], 'nothing twice');
+  }
+
+  it('a start cursor in the second of existing objects: messages (delta) and contacts ($filter)', async () => {
+    await startSecond(
+      config(''),
+      (subject) => String(store().createMessage(user(), { subject }).id),
+      (id) => void store().updateMessage(user(), id, { isRead: true }),
+    );
+    await startSecond(
+      config({ contacts: { url: "/me/contacts?$filter=lastModifiedDateTime ge ${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}", idField: 'id' } }),
+      (name) => String(store().createContact(user(), { displayName: name }).id),
+      (id) => void store().updateContact(user(), id, { jobTitle: 'edited' }),
+    );
   });
 
   /** Sort expected pairs in the order the round emitted them (a `$filter` listing has its own order). */
