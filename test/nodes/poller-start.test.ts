@@ -37,7 +37,7 @@ describe('ms365-poller starting point: its first start, not its first successful
   const clock = () => sim().state.clock;
   const stateFile = () => path.join(userDir(), '.ms365-events', 'poller-p1.json');
   afterEach(() => {
-    sim().state.graph.faults.clear();
+    sim().state.graph.reset(); // objects (some dated ahead of the next test's deploy), faults, request log
     clock().reset();
   });
 
@@ -122,6 +122,26 @@ describe('ms365-poller starting point: its first start, not its first successful
     clock().advance(1000);
     assert.match(await round(), /: 1 event$/);
     assert.deepEqual(events.slice(5).map((e) => [e.objectId, e.eventType]), [[later, 'CREATED']]);
+  });
+
+  it('a restart during the outage keeps the recorded starting point: the change made before it still comes out once', async () => {
+    sim().state.graph.faults.add({ kind: 'unavailable', count: 1_000_000, path: '^/v1\\.0/', retryAfterSeconds: 0 });
+    const first = await load();
+    const recorded = await waitFor('the starting point in the state file', async () => {
+      const text = await fsp.readFile(stateFile(), 'utf8').catch(() => undefined);
+      return text ? (JSON.parse(text) as PollerState) : undefined;
+    });
+    assert.match(await first.roundEnd(), /^error/);
+    clock().advance(5000);
+    const mail = String(store().createMessage(user(), { subject: 'before the restart' }).id);
+    await helper.unload(); // memory-only context: only the state file remembers the starting point
+    const second = await load();
+    assert.match(await second.roundEnd(), /^error/, 'still down after the restart');
+    const kept = JSON.parse(await fsp.readFile(stateFile(), 'utf8')) as PollerState;
+    assert.deepEqual(kept.cursors, recorded.cursors, 'the restart did not take a new starting point');
+    sim().state.graph.faults.clear();
+    assert.match(await second.round(), /: 1 event$/);
+    assert.deepEqual(second.events.map((e) => [e.objectId, e.eventType]), [[mail, 'CREATED']]);
   });
 
   it('msg.reset records a new starting point at once, before any Graph call', async () => {
