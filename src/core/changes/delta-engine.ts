@@ -16,7 +16,7 @@
 import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
-import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
 
 export interface DeltaCursor {
   mode: 'delta';
@@ -92,7 +92,7 @@ function datesOf(resource: ResourceConfig, item: Record<string, unknown>): { upd
 }
 
 function versionOf(item: Record<string, unknown>, updated: number | undefined): string {
-  return String(item['@odata.etag'] ?? item.eTag ?? item.changeKey ?? updated ?? '');
+  return objectVersion(item) ?? String(updated ?? '');
 }
 
 /**

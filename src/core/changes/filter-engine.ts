@@ -20,14 +20,14 @@ import { createHash } from 'node:crypto';
 import { expandUrlMacros } from '../dates/url-macros';
 import type { ResourceConfig } from '../opencon/poller-config';
 import type { Ms365Event } from '../events';
-import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
 import type { RoundResult } from './delta-engine';
 
 export interface FilterCursor {
   mode: 'filter';
   /** Start of the last completed round (ms). */
   watermark: number;
-  /** `[key, updatedMs]` already emitted inside the overlap window; key = `dedupeKey(objectId, updatedMs)`. */
+  /** `[key, updatedMs]` already emitted inside the overlap window; key = `dedupeKey(objectId, updatedMs, version)`. */
   seen: Array<[string, number]>;
   /**
    * Set when more than `MAX_SEEN` changes fell inside one overlap window: objects changed at or before this instant
@@ -49,9 +49,13 @@ export const DEFAULT_OVERLAP_MS = 5 * 60_000;
  */
 export const MAX_SEEN = 1500;
 
-/** A short, fixed-size key for an object's version: Graph ids are ~150 characters, the hash 12. */
-export function dedupeKey(objectId: string, updatedMs: number): string {
-  return createHash('sha1').update(`${objectId}|${updatedMs}`).digest('base64url').slice(0, 12);
+/**
+ * A short, fixed-size key for an object's version: Graph ids are ~150 characters, the hash 12. With Graph's version
+ * (`@odata.etag`, `changeKey`), two changes in the same whole second (one date) are two keys; without it (older cursors,
+ * webhook catch-up bookmarks), id and date only.
+ */
+export function dedupeKey(objectId: string, updatedMs: number, version?: string): string {
+  return createHash('sha1').update(version ? `${objectId}|${updatedMs}|${version}` : `${objectId}|${updatedMs}`).digest('base64url').slice(0, 12);
 }
 
 /** Cursors written before keys were hashed held `id|updatedMs`: read them as their hash. */
@@ -103,13 +107,14 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
       if (updated <= skipThrough) continue;
       if (resource.filterByUpdatedDate && !atOrAfter(updated, from)) continue;
       if (resource.filterByCurrentDate && updated > ctx.pollStart) continue;
-      const key = dedupeKey(id, updated);
-      if (seen.has(key)) continue;
+      const version = objectVersion(item);
+      const key = dedupeKey(id, updated, version);
+      if (seen.has(key) || (version && seen.has(dedupeKey(id, updated)))) continue;
       seen.add(key);
       keep.push([key, updated]);
       if (firstRound && !surelyAtOrAfter(updated, cursor.startedAt)) continue; // in the second of the start: passed over
       const created = readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
-      events.push(makeEvent(resource, ctx, item, id, classify(created, updated, resource.createdCheckTolerance), updated, String(updated)));
+      events.push(makeEvent(resource, ctx, item, id, classify(created, updated, resource.createdCheckTolerance), updated, version ?? String(updated)));
     }
   }
   // Keep only what the next round's window can still return.

@@ -54,6 +54,12 @@ export function surelyAtOrAfter(value: number, instant: number): boolean {
   return isWholeSecond(value) ? value > secondOf(instant) : value >= instant;
 }
 
+/** The version Graph gives an object (`@odata.etag`, drive `eTag`, Outlook `changeKey`); undefined without one. */
+export function objectVersion(item: Record<string, unknown>): string | undefined {
+  const version = item['@odata.etag'] ?? item.eTag ?? item.changeKey;
+  return typeof version === 'string' && version ? version : undefined;
+}
+
 export interface GraphPage<T = Record<string, unknown>> {
   value?: T[];
   '@odata.nextLink'?: string;

@@ -134,6 +134,26 @@ describe('whole-second timestamps at a round boundary (engines against the simul
     assert.deepEqual(ids(await round(resource, r3.cursor)), [], 'the overlap window reads them again; none is repeated');
   });
 
+  it('contacts ($filter): a second change in the same whole second as an emitted one is not taken for a repeat', async () => {
+    const resource = config({ contacts: { url: "/me/contacts?$filter=lastModifiedDateTime ge ${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}", idField: 'id' } });
+    at(0, 500);
+    const start = await round(resource, undefined);
+    at(1, 100);
+    const x = String(store().createContact(user(), { displayName: 'Twice In A Second' }).id);
+    at(1, 500);
+    const r1 = await round(resource, start.cursor);
+    assert.deepEqual(ids(r1), [[x, 'CREATED']]);
+    at(1, 900);
+    const edited = store().updateContact(user(), x, { jobTitle: 'edited in the same second' });
+    assert.equal(edited.lastModifiedDateTime, r1.events[0]!.raw && (r1.events[0]!.raw as { lastModifiedDateTime?: string }).lastModifiedDateTime, 'one date for both versions');
+    at(2, 500);
+    const r2 = await round(resource, r1.cursor);
+    assert.deepEqual(ids(r2), [[x, 'CREATED']], 'the new version comes out (created ≈ modified: CREATED by the Open Connectors rule)');
+    assert.notEqual(r2.events[0]!.eventId, r1.events[0]!.eventId, 'another version, another eventId');
+    at(3, 500);
+    assert.deepEqual(ids(await round(resource, r2.cursor)), [], 'then nothing twice');
+  });
+
   /**
    * A poller's recorded starting point in the same second as objects: what its first round reads dated in that second
    * is taken for older (whole seconds cannot tell the side); what appears in that second after the round comes out.
