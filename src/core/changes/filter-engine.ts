@@ -120,8 +120,9 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
   // Keep only what the next round's window can still return.
   const roundStart = roundStartOnGraphClock(ctx);
   const nextFrom = roundStart - resource.pollDelay * 1000 - overlapMs;
-  let retained = [...previous.filter(([, at]) => at >= nextFrom), ...keep.filter(([, at]) => at >= nextFrom)];
-  let nextSkip = skipThrough >= nextFrom ? skipThrough : undefined;
+  // (At the precision of the dates: a whole-second one in the second of `nextFrom` is still read by that window.)
+  let retained = [...previous.filter(([, at]) => atOrAfter(at, nextFrom)), ...keep.filter(([, at]) => atOrAfter(at, nextFrom))];
+  let nextSkip = Number.isFinite(skipThrough) && atOrAfter(skipThrough, nextFrom) ? skipThrough : undefined;
   if (retained.length > MAX_SEEN) {
     // Keep the newest; everything at or before the first dropped instant is skipped from now on (never repeated).
     retained.sort((a, b) => b[1] - a[1]);
