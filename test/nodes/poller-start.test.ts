@@ -41,11 +41,11 @@ describe('ms365-poller starting point: its first start, not its first successful
     clock().reset();
   });
 
-  async function load() {
+  async function load(configuration: Record<string, unknown> = CONFIGURATION) {
     const { node: conn, credentials } = connectorFlowNode(sim(), { elementKey: 'office365' });
     const flow = [
       conn,
-      { id: 'p1', type: 'ms365-poller', connector: conn.id, interval: 60, timezone: 'UTC', configuration: JSON.stringify(CONFIGURATION), pollOnStart: true, wires: [['out']] },
+      { id: 'p1', type: 'ms365-poller', connector: conn.id, interval: 60, timezone: 'UTC', configuration: JSON.stringify(configuration), pollOnStart: true, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ];
     const statuses: StatusArg[] = [];
@@ -142,6 +142,28 @@ describe('ms365-poller starting point: its first start, not its first successful
     sim().state.graph.faults.clear();
     assert.match(await second.round(), /: 1 event$/);
     assert.deepEqual(second.events.map((e) => [e.objectId, e.eventType]), [[mail, 'CREATED']]);
+  });
+
+  it('a resource added to the configuration starts at that redeploy; the others keep their cursors', async () => {
+    // Graph's clock 5 s behind ours: a new connector takes the starting point on our clock (README), so objects made
+    // on Graph's clock before the redeploy are before it.
+    clock().advance(-5000);
+    const first = await load({ messages: CONFIGURATION.messages });
+    assert.match(await first.roundEnd(), /: 0 events$/);
+    await helper.unload();
+    clock().advance(1000);
+    const mail = String(store().createMessage(user(), { subject: 'while redeploying' }).id);
+    store().createContact(user(), { displayName: 'Before The Contacts Resource' });
+    const redeployedAt = Date.now();
+    const second = await load({ messages: CONFIGURATION.messages, contacts: CONFIGURATION.contacts });
+    const state = await waitFor('the new resource recorded', async () => {
+      const saved = JSON.parse(await fsp.readFile(stateFile(), 'utf8')) as PollerState;
+      return saved.cursors.contacts && saved;
+    });
+    assert.equal(state.cursors.messages?.mode, 'delta', 'kept');
+    assert.ok(state.cursors.contacts?.mode === 'start' && state.cursors.contacts.startedAt >= redeployedAt - 1000);
+    assert.match(await second.roundEnd(), /: 1 event$/);
+    assert.deepEqual(second.events.map((e) => [e.objectType, e.objectId, e.eventType]), [['messages', mail, 'CREATED']]);
   });
 
   it('msg.reset records a new starting point at once, before any Graph call', async () => {
