@@ -7,6 +7,7 @@
  * and nothing older than the deploy ever does. The simulator's clock is moved, nothing sleeps.
  */
 import assert from 'node:assert/strict';
+import axios from 'axios';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
@@ -41,11 +42,11 @@ describe('ms365-poller starting point: its first start, not its first successful
     clock().reset();
   });
 
-  async function load(configuration: Record<string, unknown> = CONFIGURATION) {
+  async function load(configuration: Record<string, unknown> = CONFIGURATION, pollOnStart = true) {
     const { node: conn, credentials } = connectorFlowNode(sim(), { elementKey: 'office365' });
     const flow = [
       conn,
-      { id: 'p1', type: 'ms365-poller', connector: conn.id, interval: 60, timezone: 'UTC', configuration: JSON.stringify(configuration), pollOnStart: true, wires: [['out']] },
+      { id: 'p1', type: 'ms365-poller', connector: conn.id, interval: 60, timezone: 'UTC', configuration: JSON.stringify(configuration), pollOnStart, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ];
     const statuses: StatusArg[] = [];
@@ -124,6 +125,22 @@ describe('ms365-poller starting point: its first start, not its first successful
     assert.deepEqual(events.slice(5).map((e) => [e.objectId, e.eventType]), [[later, 'CREATED']]);
   });
 
+  it('the identity platform refusing tokens after deploy: a mail made meanwhile still comes out once', async () => {
+    const identityFaults = `${sim().controlUrl}/identity/faults`;
+    await axios.post(identityFaults, { kind: 'tokenError', error: 'temporarily_unavailable', status: 503, count: 1000 });
+    try {
+      const { events, roundEnd, round } = await load({ messages: CONFIGURATION.messages });
+      assert.match(await roundEnd(), /^error/, 'no token: the poll at deploy fails (after the token manager\'s own backoff, a few real seconds)');
+      clock().advance(5000);
+      const mail = String(store().createMessage(user(), { subject: 'while tokens were refused' }).id);
+      await axios.delete(identityFaults);
+      assert.match(await round(), /: 1 event$/);
+      assert.deepEqual(events.map((e) => [e.objectId, e.eventType]), [[mail, 'CREATED']]);
+    } finally {
+      await axios.delete(identityFaults);
+    }
+  });
+
   it('a restart during the outage keeps the recorded starting point: the change made before it still comes out once', async () => {
     sim().state.graph.faults.add({ kind: 'unavailable', count: 1_000_000, path: '^/v1\\.0/', retryAfterSeconds: 0 });
     const first = await load();
@@ -155,14 +172,14 @@ describe('ms365-poller starting point: its first start, not its first successful
     const mail = String(store().createMessage(user(), { subject: 'while redeploying' }).id);
     store().createContact(user(), { displayName: 'Before The Contacts Resource' });
     const redeployedAt = Date.now();
-    const second = await load({ messages: CONFIGURATION.messages, contacts: CONFIGURATION.contacts });
+    const second = await load({ messages: CONFIGURATION.messages, contacts: CONFIGURATION.contacts }, false);
     const state = await waitFor('the new resource recorded', async () => {
       const saved = JSON.parse(await fsp.readFile(stateFile(), 'utf8')) as PollerState;
       return saved.cursors.contacts && saved;
     });
     assert.equal(state.cursors.messages?.mode, 'delta', 'kept');
     assert.ok(state.cursors.contacts?.mode === 'start' && state.cursors.contacts.startedAt >= redeployedAt - 1000);
-    assert.match(await second.roundEnd(), /: 1 event$/);
+    assert.match(await second.round(), /: 1 event$/);
     assert.deepEqual(second.events.map((e) => [e.objectType, e.objectId, e.eventType]), [['messages', mail, 'CREATED']]);
   });
 
