@@ -4,7 +4,9 @@
  * are sent, the new cursors and those events are written atomically to `<userDir>/.ms365-events/poller-<id>.json`,
  * then mirrored in node context ("pollerState"); at start-up the newer wins and the events of an interrupted round
  * are sent again: a crash repeats at most the last round (same eventIds) and loses nothing, even with Node-RED's
- * memory-only context or its 30 s context flush. The engines live in `core/changes`, the
+ * memory-only context or its 30 s context flush. The starting point of a new poller (or one given `msg.reset`) is
+ * taken when it starts and written to that file at once, before any Graph call (`start` cursors): its first round,
+ * however late Graph lets it succeed, emits every change after it. The engines live in `core/changes`, the
  * configuration rules in `core/opencon/poller-config`.
  */
 import { randomUUID } from 'node:crypto';
@@ -65,13 +67,17 @@ export = function register(RED: NodeAPI): void {
       for (const event of events) node.send({ _msgid: randomUUID(), topic: eventTopic(event), payload: event } as NodeMessage);
     };
     const cursors = durableCursors(RED, node, { filePrefix: 'poller', contextKey: 'pollerState', label: 'ms365-poller', resend: sendEvents });
+    const keys = resources.map((resource) => resource.objectType);
+    // The starting point is now (Graph's clock if the connector knows it, else ours), on disk before any Graph call.
+    const recordFailed = (err: Error) => node.warn(`ms365-poller: recording the starting point: ${err.message}`);
+    const started = cursors.begin(keys, connector.graph.serverNow()).catch(recordFailed);
 
     let timer: NodeJS.Timeout | undefined;
     let closing = false;
     let running: Promise<void> | undefined;
     let pollAgain = false;
-    /** `msg.reset` seen: the next round forgets the cursors first (a round already running saves its own at its end). */
-    let resetPending = false;
+    /** The latest `msg.reset` recorded (rounds wait for it). */
+    let resetting: Promise<void> = Promise.resolve();
     const abort = new AbortController();
     /** Resources Graph refused with 403: skipped for a growing number of polls (core/graph/permissions). */
     const permissions = new PermissionBackoff();
@@ -84,20 +90,19 @@ export = function register(RED: NodeAPI): void {
 
     /** One poll of every resource, in order. Errors of one resource do not stop the others. */
     const pollOnce = async (trigger?: NodeMessage): Promise<Error | undefined> => {
-      await cursors.loaded;
+      await started;
+      await resetting;
       const pollStart = connector.graph.serverNow(); // Graph's clock (its Date header): windows survive clock jumps
+      const epoch = cursors.epoch;
       let count = 0;
       let failure: Error | undefined;
       let missingPermission: string | undefined;
       node.status({ fill: 'blue', shape: 'dot', text: 'polling' });
-      if (resetPending) {
-        resetPending = false;
-        cursors.forgetAll();
-        permissions.clear();
-      }
       const roundEvents: Ms365Event[] = [];
       for (const resource of resources) {
         if (closing) return undefined;
+        // A `msg.reset` came during this round: every cursor starts again there (the round after this one reads them).
+        if (cursors.epoch !== epoch) break;
         if (permissions.skip(resource.objectType)) {
           missingPermission ??= permissions.missing(resource.objectType);
           continue;
@@ -110,8 +115,9 @@ export = function register(RED: NodeAPI): void {
           );
           if (closing) return undefined;
           roundEvents.push(...round.events);
-          // On disk before the send: the cursor never passes events that are nowhere but in memory.
-          await cursors.beforeSend(resource.objectType, round.cursor, roundEvents);
+          // On disk before the send: the cursor never passes events that are nowhere but in memory. After a reset
+          // came during the round, its events (changes before the reset) still go out, its cursor does not.
+          await cursors.beforeSend(resource.objectType, cursors.epoch === epoch ? round.cursor : undefined, roundEvents);
           sendEvents(round.events);
           count += round.events.length;
           if (round.resynced) node.warn(`ms365-poller: ${resource.objectType}: delta token expired (410); resynced, emitting only what changed since the last poll`);
@@ -161,8 +167,11 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessage & { reset?: unknown }, _send: unknown, done: (err?: Error) => void) => {
       void (async () => {
-        // Applied at the start of the next round, not here: a round running now would save its cursor over the reset.
-        if (msg.reset === true) resetPending = true;
+        // Recorded now, before any Graph call; a round running now does not save its cursors over it.
+        if (msg.reset === true) {
+          permissions.clear();
+          resetting = cursors.restart(keys, connector.graph.serverNow()).catch(recordFailed);
+        }
         done(await runPoll(msg));
       })().catch((err: Error) => done(err));
     });

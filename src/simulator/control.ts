@@ -28,7 +28,9 @@
  * - `PUT    /_sim/graph/options` `{driveDeltaLinkStyle: "query"|"function"}`: drive deltaLinks as `delta?token=` (default)
  *           or `delta(token='...')` (§5: both exist) → 200 the options
  * Clock and log:
- * - `POST   /_sim/clock` `{advanceMs: n}` or `{set: iso}` → 200 `{now}`;  `GET /_sim/clock` → `{now}`
+ * - `POST   /_sim/clock` `{advanceMs: n}` or `{set: iso}`, either with `frozen?: boolean` (or `{frozen}` alone): `true` pins
+ *           the clock (it stops running, `advanceMs`/`set` move it), `false` lets it run again → 200 `{now, frozen}`;
+ *           `GET /_sim/clock` → `{now, frozen}`
  * - `GET    /_sim/requests[?path=regex]` → `{value: [{method, path, status, at, bearer}]}`;  `DELETE /_sim/requests` → 204
  * - `POST   /_sim/reset` → 204: objects, faults, request log, clock and identity state back to the start; emits
  *           'reset' on `state.changes` for the other simulator modules.
@@ -258,19 +260,19 @@ export function registerControl(app: Express, state: SimState): void {
 
   // clock, request log, reset
   router.get('/clock', (_req, res) => {
-    res.json({ now: state.clock.nowIso() });
+    res.json({ now: state.clock.nowIso(), frozen: state.clock.frozen });
   });
   router.post('/clock', handle((req, res) => {
-    const body = fields<{ advanceMs?: number; set?: string }>(req.body, { advanceMs: 'number', set: 'string' });
-    if (body.advanceMs !== undefined) {
-      if (!Number.isFinite(body.advanceMs)) throw new ControlError(400, "Field 'advanceMs' must be a finite number.");
-      state.clock.advance(body.advanceMs);
-    } else if (body.set !== undefined) {
-      const ms = Date.parse(body.set);
-      if (Number.isNaN(ms)) throw new ControlError(400, "Field 'set' must be an ISO date.");
-      state.clock.set(ms);
-    } else throw new ControlError(400, "Give 'advanceMs' or 'set'.");
-    res.json({ now: state.clock.nowIso() });
+    const body = fields<{ advanceMs?: number; set?: string; frozen?: boolean }>(req.body, { advanceMs: 'number', set: 'string', frozen: 'boolean' });
+    if (body.advanceMs === undefined && body.set === undefined && body.frozen === undefined) throw new ControlError(400, "Give 'advanceMs', 'set' or 'frozen'.");
+    if (body.advanceMs !== undefined && !Number.isFinite(body.advanceMs)) throw new ControlError(400, "Field 'advanceMs' must be a finite number.");
+    const setMs = body.set === undefined ? undefined : Date.parse(body.set);
+    if (setMs !== undefined && Number.isNaN(setMs)) throw new ControlError(400, "Field 'set' must be an ISO date.");
+    if (body.frozen === true) state.clock.freeze();
+    if (body.advanceMs !== undefined) state.clock.advance(body.advanceMs);
+    else if (setMs !== undefined) state.clock.set(setMs);
+    if (body.frozen === false) state.clock.resume();
+    res.json({ now: state.clock.nowIso(), frozen: state.clock.frozen });
   }));
   router.get('/requests', handle((req, res) => {
     let pattern: RegExp | undefined;

@@ -84,7 +84,7 @@ describe('ms365-poller lifecycle (node, against the simulator)', function () {
     assert.deepEqual(events, []);
   });
 
-  it('msg.reset during a running poll still resets: the round after it is a new starting point', async () => {
+  it('msg.reset during a running poll still resets: its starting point is the reset, the running round does not overwrite it', async () => {
     const { poller, events, roundEnd } = await load({});
     poller.receive({});
     await roundEnd(); // starting point
@@ -97,8 +97,11 @@ describe('ms365-poller lifecycle (node, against the simulator)', function () {
     poller.receive({ reset: true }); // arrives while the slow round runs
     await roundEnd(); // the slow round
     await waitFor('the round after the reset started', faultTaken);
-    store().createMessage(user(), { subject: 'existed at the new starting point' });
-    await roundEnd(); // the reset round: a fresh starting point, silent
+    // CONTRACT: the starting point is taken when msg.reset arrives, not when the round after it succeeds. A second
+    // later (whole-second dates: the reset's own second is taken for before it), a mail is a change after it.
+    sim().state.clock.advance(1500);
+    store().createMessage(user(), { subject: 'after the reset, before its round read the mailbox' });
+    await roundEnd(); // the reset round: from the reset's starting point
     poller.receive({});
     await roundEnd();
     store().createMessage(user(), { subject: 'after reset' });
@@ -106,6 +109,6 @@ describe('ms365-poller lifecycle (node, against the simulator)', function () {
     await roundEnd();
     await waitFor('the new mail delivered', () => events.some((e) => (e.raw as { subject?: string }).subject === 'after reset') || undefined);
     const subjects = events.map((e) => (e.raw as { subject?: string }).subject);
-    assert.deepEqual(subjects, ['before reset', 'after reset']);
+    assert.deepEqual(subjects, ['before reset', 'after the reset, before its round read the mailbox', 'after reset']);
   });
 });

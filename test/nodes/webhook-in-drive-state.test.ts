@@ -2,7 +2,7 @@
  * ms365-webhook-in drive cursors across a restart (test helper with a user directory, memory-only context): the drive
  * delta cursor is kept in `<userDir>/.ms365-events/webhook-drive-<id>.json` (shared/durable-cursors), so a file
  * changed while Node-RED was stopped comes out with the first notification after the restart, instead of being
- * skipped by a new `token=latest` starting point.
+ * skipped by a new starting point.
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';

@@ -1,11 +1,14 @@
 /**
  * The delta engine (`reference/graph.md` §5): messages per folder, calendarView, drive, any `/delta` path.
  *
- * - First poll: the starting point. Drive uses `token=latest`; other resources enumerate silently to the
- *   `@odata.deltaLink` (objects that existed before are not emitted, CONTRACT).
+ * - First poll: an enumeration to the `@odata.deltaLink` (drive too: a `token=latest` taken late cannot see what
+ *   changed before it). A poller's starting point is recorded when it starts (CONTRACT), maybe long before the first
+ *   enumeration succeeds: objects changed after it come out (CREATED / UPDATED), older ones do not. Without one
+ *   (webhook-in's drive cursors) the enumeration is silent.
  * - Later polls: follow the deltaLink; each object once in its last state (merge by id, last wins);
  *   `@removed` and the drive `deleted` facet → DELETED; otherwise CREATED when the object was created since the
- *   previous round (within `createdCheckTolerance`), else UPDATED.
+ *   previous round started, else UPDATED. Dates in whole seconds (`shared.atOrAfter`) make "since" a second wide:
+ *   the objects of that second already read are remembered (`createdSince`), so nothing is CREATED twice.
  * - 410 Gone (expired token): resync from `Location` (or a fresh enumeration), emitting only objects modified since
  *   the last round, so the flow is not flooded with old items. Deletions during the gap cannot be seen (documented).
  * State: the deltaLink and the time of the last round, a few hundred bytes whatever the mailbox size.
@@ -13,8 +16,7 @@
 import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
-import { isDriveDeltaUrl } from './drive-scope';
-import { CLOCK_JUMP_MS, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
 
 export interface DeltaCursor {
   mode: 'delta';
@@ -22,9 +24,11 @@ export interface DeltaCursor {
   /** Start of the last completed round (ms). */
   syncedAt: number;
   /**
-   * `[objectId, createdMs]` of objects reported CREATED whose creation is at or after `syncedAt`: "created since" for
-   * the next round too (created between that round's start and the moment Graph took its delta token), but no longer
-   * new there. Kept while their creation is at or after the newest `syncedAt`, so a handful at most.
+   * `[objectId, createdMs]` of objects already read (reported, or passed over by the starting enumeration) whose
+   * creation is at or after `syncedAt` at its precision (`atOrAfter`: the whole second of `syncedAt` for Outlook and
+   * drive dates): "created since" for the next round too (created between that round's start and the moment Graph
+   * took its delta token, or earlier in the same second), but no longer new there. Kept while their creation is at or
+   * after the newest `syncedAt`, so a handful at most.
    */
   createdSince?: Array<[string, number]>;
 }
@@ -39,10 +43,6 @@ export interface RoundResult<C> {
 }
 
 const DAY = 86_400_000;
-
-function isDrive(url: string): boolean {
-  return isDriveDeltaUrl(url); // root or folder (drive-scope.ts)
-}
 
 /** The first delta URL: the configured path, plus the calendarView window (first call only) and page size. */
 export function initialDeltaUrl(resource: ResourceConfig, now: number): string {
@@ -78,53 +78,85 @@ async function walk(ctx: EngineContext, resource: ResourceConfig, url: string): 
   return { items, deltaLink, requests };
 }
 
-/** Set the starting point: nothing that exists now is emitted. */
-export async function startDelta(ctx: EngineContext, resource: ResourceConfig): Promise<RoundResult<DeltaCursor>> {
-  if (isDrive(resource.url)) {
-    const sep = resource.url.includes('?') ? '&' : '?';
-    const { deltaLink, requests } = await walk(ctx, resource, `${resource.url}${sep}token=latest`);
-    return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: roundStartOnGraphClock(ctx) }, requests };
-  }
-  const { deltaLink, requests } = await walk(ctx, resource, initialDeltaUrl(resource, ctx.pollStart));
-  return { events: [], cursor: { mode: 'delta', deltaLink, syncedAt: roundStartOnGraphClock(ctx) }, requests };
+function isRemoved(item: Record<string, unknown>): boolean {
+  return item['@removed'] !== undefined || (item.deleted !== undefined && item.deleted !== null);
+}
+
+/** The configured modified and created dates of an object (ms). */
+function datesOf(resource: ResourceConfig, item: Record<string, unknown>): { updated?: number; created?: number } {
+  const { dates } = resource;
+  return {
+    updated: readDate(item, dates.updatedField ?? 'lastModifiedDateTime', dates.updatedFormat, dates.updatedZone ?? resource.timezone),
+    created: readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone),
+  };
+}
+
+function versionOf(item: Record<string, unknown>, updated: number | undefined): string {
+  return objectVersion(item) ?? String(updated ?? '');
 }
 
 /**
- * The events of a round that started at `roundStart` (Graph's clock); `createdOf` receives the creation time of each
- * object reported CREATED.
+ * The starting point: an enumeration of what exists now. With `from` (the instant a poller recorded when it started),
+ * objects changed after it are emitted, CREATED when also created after it, else UPDATED; older ones are not. A date
+ * in the very second of `from` cannot say on which side it lies (whole seconds): it is taken for an older object
+ * (`surelyAtOrAfter`; README "Delta engine"). Without `from`, nothing is emitted.
  */
-function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, roundStart: number, onlyModifiedSince: boolean, createdOf: Map<string, number>): Ms365Event[] {
+export async function startDelta(ctx: EngineContext, resource: ResourceConfig, from?: number): Promise<RoundResult<DeltaCursor>> {
+  const { items, deltaLink, requests } = await walk(ctx, resource, initialDeltaUrl(resource, ctx.pollStart));
+  const roundStart = roundStartOnGraphClock(ctx);
+  const read = new Map<string, number>();
+  const events: Ms365Event[] = [];
+  for (const [id, item] of items) {
+    if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
+    if (isRemoved(item)) continue; // gone before we looked: when, nobody can tell
+    const { updated, created } = datesOf(resource, item);
+    if (created !== undefined) read.set(id, created);
+    const changed = updated ?? created;
+    if (from === undefined || changed === undefined || !surelyAtOrAfter(changed, from)) continue;
+    const eventType: EventType = created !== undefined && surelyAtOrAfter(created, from) ? 'CREATED' : 'UPDATED';
+    events.push(makeEvent(resource, ctx, item, id, eventType, changed, versionOf(item, updated)));
+  }
+  return { events, cursor: nextCursor(roundStart, deltaLink, read), requests };
+}
+
+/**
+ * The events of a round that started at `roundStart` (Graph's clock); `read` receives the creation time of each
+ * object read (not deleted).
+ */
+function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, roundStart: number, onlyModifiedSince: boolean, read: Map<string, number>): Ms365Event[] {
   const events: Ms365Event[] = [];
   const since = previous.syncedAt;
-  const alreadyCreated = new Set((previous.createdSince ?? []).map(([id]) => id));
+  const known = new Map(previous.createdSince ?? []);
   // Graph's clock is behind the previous round's start: it was set back, and "created since" means nothing this
   // round; Open Connectors' rule (created ≈ modified) decides instead.
   const clockWentBack = roundStart < since - CLOCK_JUMP_MS;
-  const { dates } = resource;
   for (const [id, item] of items) {
     if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
-    const removed = item['@removed'] !== undefined || (item.deleted !== undefined && item.deleted !== null);
-    const updated = readDate(item, dates.updatedField ?? 'lastModifiedDateTime', dates.updatedFormat, dates.updatedZone ?? resource.timezone);
-    const created = readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
-    if (onlyModifiedSince && !removed && (updated === undefined || updated < since)) continue;
+    const removed = isRemoved(item);
+    const { updated, created } = datesOf(resource, item);
+    if (onlyModifiedSince && !removed) {
+      if (updated === undefined || !atOrAfter(updated, since)) continue;
+      // Already read in the second of `since` and not modified after its creation: the same version, reported.
+      if (created !== undefined && known.get(id) === created && updated === created) continue;
+    }
+    if (!removed && created !== undefined) read.set(id, created);
     // Delta reports state, not each change (§5): an object created since the previous round started (its delta
     // token was taken after that instant) is CREATED even if also modified since; created before it, UPDATED. One
-    // created after that instant but already reported CREATED by the previous round (it was read before the token
-    // was taken) is UPDATED now.
-    const isNew = created !== undefined && created >= since && !alreadyCreated.has(id);
+    // created since but already read by an earlier round (before its token was taken, or in the same whole second
+    // as its start) is UPDATED now.
+    const isNew = created !== undefined && atOrAfter(created, since) && !known.has(id);
     const eventType: EventType = removed ? 'DELETED' : clockWentBack ? classify(created, updated, resource.createdCheckTolerance) : isNew ? 'CREATED' : 'UPDATED';
-    const version = removed ? 'removed' : String(item['@odata.etag'] ?? item.eTag ?? item.changeKey ?? updated ?? '');
-    if (eventType === 'CREATED' && created !== undefined) createdOf.set(id, created);
+    const version = removed ? 'removed' : versionOf(item, updated);
     events.push(makeEvent(resource, ctx, item, id, eventType, removed ? ctx.pollStart : updated ?? ctx.pollStart, version));
   }
   return events;
 }
 
-/** The cursor after a round that started at `syncedAt` (Graph's clock) from `previous` and reported `createdOf` CREATED. */
-function nextCursor(syncedAt: number, deltaLink: string, createdOf: Map<string, number>, previous?: DeltaCursor): DeltaCursor {
-  const reported = new Map<string, number>(previous?.createdSince ?? []);
-  for (const [id, created] of createdOf) reported.set(id, created);
-  const createdSince = [...reported].filter(([, created]) => created >= syncedAt);
+/** The cursor after a round that started at `syncedAt` (Graph's clock) from `previous`, having read `read`. */
+function nextCursor(syncedAt: number, deltaLink: string, read: Map<string, number>, previous?: DeltaCursor): DeltaCursor {
+  const known = new Map<string, number>(previous?.createdSince ?? []);
+  for (const [id, created] of read) known.set(id, created);
+  const createdSince = [...known].filter(([, created]) => atOrAfter(created, syncedAt));
   return createdSince.length > 0 ? { mode: 'delta', deltaLink, syncedAt, createdSince } : { mode: 'delta', deltaLink, syncedAt };
 }
 
@@ -133,20 +165,20 @@ export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cu
   try {
     const { items, deltaLink, requests } = await walk(ctx, resource, cursor.deltaLink);
     const roundStart = roundStartOnGraphClock(ctx);
-    const createdOf = new Map<string, number>();
-    const events = toEvents(ctx, resource, items, cursor, roundStart, false, createdOf);
-    return { events, cursor: nextCursor(roundStart, deltaLink, createdOf, cursor), requests };
+    const read = new Map<string, number>();
+    const events = toEvents(ctx, resource, items, cursor, roundStart, false, read);
+    return { events, cursor: nextCursor(roundStart, deltaLink, read, cursor), requests };
   } catch (err) {
     if (!(err instanceof GraphError && err.status === 410)) throw err;
     // §5: 410 + Location = start a fresh enumeration there (or from the configured URL).
-    const fresh = err.location ?? (isDrive(resource.url) ? resource.url : initialDeltaUrl(resource, ctx.pollStart));
+    const fresh = err.location ?? initialDeltaUrl(resource, ctx.pollStart);
     const { items, deltaLink, requests } = await walk(ctx, resource, fresh);
     const roundStart = roundStartOnGraphClock(ctx);
-    const createdOf = new Map<string, number>();
-    const events = toEvents(ctx, resource, items, cursor, roundStart, true, createdOf);
+    const read = new Map<string, number>();
+    const events = toEvents(ctx, resource, items, cursor, roundStart, true, read);
     return {
       events,
-      cursor: nextCursor(roundStart, deltaLink, createdOf, cursor),
+      cursor: nextCursor(roundStart, deltaLink, read, cursor),
       requests: requests + 1,
       resynced: true,
     };

@@ -77,11 +77,6 @@ export function parseDriveDeltaUrl(url: string): DriveDeltaUrl | undefined {
   return undefined;
 }
 
-/** Is `url` a drive delta (root or folder)? The delta engine starts those at `token=latest`. */
-export function isDriveDeltaUrl(url: string): boolean {
-  return parseDriveDeltaUrl(url) !== undefined;
-}
-
 function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);

@@ -10,20 +10,24 @@
  * - `filterByUpdatedDate` (default true) keeps only objects changed inside the window (client-side, for URLs whose
  *   filter is coarser or absent); `filterByCurrentDate` leaves objects changed after this poll started to the next.
  * - CREATED vs UPDATED by the Open Connectors rule with `createdCheckTolerance`. Deletions cannot be seen by a filter.
- * - The first poll only sets the starting point (no request).
+ * - Without a recorded starting point, the first poll only sets it (no request). A poller's starting point is
+ *   recorded when it starts (CONTRACT), maybe long before its first successful round (`pollFilterFrom`): that round
+ *   reads from it and emits what changed after it.
+ * - Dates in whole seconds (Outlook, drive: `shared.atOrAfter`) are compared with the second of an instant, so an
+ *   object changed just after a round started, in the same second, is not lost; the dedupe set drops the repeats.
  */
 import { createHash } from 'node:crypto';
 import { expandUrlMacros } from '../dates/url-macros';
 import type { ResourceConfig } from '../opencon/poller-config';
 import type { Ms365Event } from '../events';
-import { CLOCK_JUMP_MS, classify, makeEvent, pages, readDate, readField, roundStartOnGraphClock, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
 import type { RoundResult } from './delta-engine';
 
 export interface FilterCursor {
   mode: 'filter';
   /** Start of the last completed round (ms). */
   watermark: number;
-  /** `[key, updatedMs]` already emitted inside the overlap window; key = `dedupeKey(objectId, updatedMs)`. */
+  /** `[key, updatedMs]` already emitted inside the overlap window; key = `dedupeKey(objectId, updatedMs, version)`. */
   seen: Array<[string, number]>;
   /**
    * Set when more than `MAX_SEEN` changes fell inside one overlap window: objects changed at or before this instant
@@ -45,9 +49,13 @@ export const DEFAULT_OVERLAP_MS = 5 * 60_000;
  */
 export const MAX_SEEN = 1500;
 
-/** A short, fixed-size key for an object's version: Graph ids are ~150 characters, the hash 12. */
-export function dedupeKey(objectId: string, updatedMs: number): string {
-  return createHash('sha1').update(`${objectId}|${updatedMs}`).digest('base64url').slice(0, 12);
+/**
+ * A short, fixed-size key for an object's version: Graph ids are ~150 characters, the hash 12. With Graph's version
+ * (`@odata.etag`, `changeKey`), two changes in the same whole second (one date) are two keys; without it (older cursors,
+ * webhook catch-up bookmarks), id and date only.
+ */
+export function dedupeKey(objectId: string, updatedMs: number, version?: string): string {
+  return createHash('sha1').update(version ? `${objectId}|${updatedMs}|${version}` : `${objectId}|${updatedMs}`).digest('base64url').slice(0, 12);
 }
 
 /** Cursors written before keys were hashed held `id|updatedMs`: read them as their hash. */
@@ -60,6 +68,15 @@ export function startFilter(ctx: EngineContext): RoundResult<FilterCursor> {
   return { events: [], cursor: { mode: 'filter', watermark: ctx.pollStart, seen: [], startedAt: ctx.pollStart }, requests: 0 };
 }
 
+/**
+ * The first round of a poller that recorded its starting point `from` when it started: objects changed after it are
+ * emitted; one dated in the very second of `from` cannot say on which side it lies (whole seconds) and is taken for
+ * an older one, but remembered, so that one appearing there later still comes out (README "Delta engine").
+ */
+export function pollFilterFrom(ctx: EngineContext, resource: ResourceConfig, from: number, overlapMs = DEFAULT_OVERLAP_MS): Promise<RoundResult<FilterCursor>> {
+  return pollFilter(ctx, resource, { mode: 'filter', watermark: from, seen: [], startedAt: from }, overlapMs, true);
+}
+
 /** The URL of a round whose window starts at `from` (ms): macros rendered, `$top` = pageSize unless given. */
 export function filterUrl(resource: ResourceConfig, from: number): string {
   let url = expandUrlMacros(resource.url, from, resource.timezone);
@@ -67,7 +84,7 @@ export function filterUrl(resource: ResourceConfig, from: number): string {
   return url;
 }
 
-export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, cursor: FilterCursor, overlapMs = DEFAULT_OVERLAP_MS): Promise<RoundResult<FilterCursor>> {
+export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, cursor: FilterCursor, overlapMs = DEFAULT_OVERLAP_MS, firstRound = false): Promise<RoundResult<FilterCursor>> {
   const since = cursor.watermark - resource.pollDelay * 1000;
   const from = since - overlapMs;
   const previous: Array<[string, number]> = cursor.seen.map(([key, at]) => [normalizeKey(key), at]);
@@ -86,23 +103,26 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
       const id = String(idValue);
       const updated = readDate(item, updatedField, dates.updatedFormat, dates.updatedZone ?? resource.timezone);
       if (updated === undefined) continue;
-      if (updated < (cursor.startedAt ?? 0)) continue;
+      if (!atOrAfter(updated, cursor.startedAt ?? 0)) continue;
       if (updated <= skipThrough) continue;
-      if (resource.filterByUpdatedDate && updated < from) continue;
+      if (resource.filterByUpdatedDate && !atOrAfter(updated, from)) continue;
       if (resource.filterByCurrentDate && updated > ctx.pollStart) continue;
-      const key = dedupeKey(id, updated);
-      if (seen.has(key)) continue;
+      const version = objectVersion(item);
+      const key = dedupeKey(id, updated, version);
+      if (seen.has(key) || (version && seen.has(dedupeKey(id, updated)))) continue;
       seen.add(key);
       keep.push([key, updated]);
+      if (firstRound && !surelyAtOrAfter(updated, cursor.startedAt)) continue; // in the second of the start: passed over
       const created = readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
-      events.push(makeEvent(resource, ctx, item, id, classify(created, updated, resource.createdCheckTolerance), updated, String(updated)));
+      events.push(makeEvent(resource, ctx, item, id, classify(created, updated, resource.createdCheckTolerance), updated, version ?? String(updated)));
     }
   }
   // Keep only what the next round's window can still return.
   const roundStart = roundStartOnGraphClock(ctx);
   const nextFrom = roundStart - resource.pollDelay * 1000 - overlapMs;
-  let retained = [...previous.filter(([, at]) => at >= nextFrom), ...keep.filter(([, at]) => at >= nextFrom)];
-  let nextSkip = skipThrough >= nextFrom ? skipThrough : undefined;
+  // (At the precision of the dates: a whole-second one in the second of `nextFrom` is still read by that window.)
+  let retained = [...previous.filter(([, at]) => atOrAfter(at, nextFrom)), ...keep.filter(([, at]) => atOrAfter(at, nextFrom))];
+  let nextSkip = Number.isFinite(skipThrough) && atOrAfter(skipThrough, nextFrom) ? skipThrough : undefined;
   if (retained.length > MAX_SEEN) {
     // Keep the newest; everything at or before the first dropped instant is skipped from now on (never repeated).
     retained.sort((a, b) => b[1] - a[1]);

@@ -5,21 +5,39 @@
 import type { ResourceConfig } from '../opencon/poller-config';
 import { pollDelta, startDelta, type DeltaCursor, type RoundResult } from './delta-engine';
 import { withDriveScope } from './drive-scope';
-import { pollFilter, startFilter, type FilterCursor } from './filter-engine';
+import { pollFilter, pollFilterFrom, startFilter, type FilterCursor } from './filter-engine';
 import type { EngineContext } from './shared';
 
-export type PollerCursor = DeltaCursor | FilterCursor;
+/**
+ * A starting point recorded before any round (CONTRACT "ms365-poller": a new poller, or one given `msg.reset`, takes
+ * it when it starts and stores it at once): the first round of either engine emits what changed after `startedAt`,
+ * however late it succeeds.
+ */
+export interface StartCursor {
+  mode: 'start';
+  /** The starting point (ms; Graph's clock when known, else ours). */
+  startedAt: number;
+}
+
+export type PollerCursor = DeltaCursor | FilterCursor | StartCursor;
 export type { RoundResult, DeltaCursor, FilterCursor, EngineContext };
 
+/** The cursor of a poller that starts at `at`. */
+export function startCursor(at: number): StartCursor {
+  return { mode: 'start', startedAt: at };
+}
+
 export async function pollResource(ctx: EngineContext, resource: ResourceConfig, cursor: PollerCursor | undefined): Promise<RoundResult<PollerCursor>> {
+  const from = cursor?.mode === 'start' ? cursor.startedAt : undefined;
   if (resource.mode === 'delta') {
     // A deltaLink from another Graph host (the connector's graphBaseUrl changed) would be refused by the client
     // forever: start again from here, as a new poller would.
     // A drive folder is read through its drive's scope (drive-scope.ts: folder delta or narrowed root delta).
     return withDriveScope(ctx, resource, cursor?.mode === 'delta' ? cursor : undefined, (r, c) =>
-      c !== undefined && sameOrigin(c.deltaLink, ctx.graph.baseUrl) ? pollDelta(ctx, r, c) : startDelta(ctx, r),
+      c !== undefined && sameOrigin(c.deltaLink, ctx.graph.baseUrl) ? pollDelta(ctx, r, c) : startDelta(ctx, r, from),
     );
   }
+  if (from !== undefined) return pollFilterFrom(ctx, resource, from);
   return cursor?.mode === 'filter' ? pollFilter(ctx, resource, cursor) : startFilter(ctx);
 }
 

@@ -22,7 +22,7 @@ export const POLLER_STATE_FORMAT = 1;
 export interface PollerState {
   /** Grows by one with every save. */
   seq: number;
-  /** Cursor per resource (`objectType`). */
+  /** Cursor per resource (`objectType`); a `start` cursor holds the starting point of a resource not yet read. */
   cursors: Record<string, PollerCursor>;
   /** Events of the last round, sent again after a crash (empty after a graceful stop). */
   pending: Ms365Event[];
@@ -42,6 +42,9 @@ export function parsePollerState(value: unknown): PollerState | undefined {
   const cursors: Record<string, PollerCursor> = {};
   for (const [objectType, cursor] of Object.entries(value.cursors)) {
     if (isRecord(cursor) && (cursor.mode === 'delta' || cursor.mode === 'filter')) cursors[objectType] = cursor as unknown as PollerCursor;
+    else if (isRecord(cursor) && cursor.mode === 'start' && typeof cursor.startedAt === 'number' && Number.isFinite(cursor.startedAt)) {
+      cursors[objectType] = { mode: 'start', startedAt: cursor.startedAt };
+    }
   }
   const pending = Array.isArray(value.pending) ? (value.pending.filter((e) => isRecord(e) && typeof e.eventId === 'string') as unknown as Ms365Event[]) : [];
   return { seq: value.seq, cursors, pending };

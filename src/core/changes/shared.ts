@@ -30,6 +30,36 @@ export function roundStartOnGraphClock(ctx: EngineContext): number {
   return Math.min(ctx.pollStart, ctx.graph.serverNow());
 }
 
+/**
+ * Microsoft writes the dates of Outlook messages, contacts and drive items in whole seconds (`reference/graph.md`
+ * §11.1: `2026-12-02T17:18:53Z`), events with 7 digits: an object created 300 ms after `instant` can carry a date 700 ms
+ * before it. A date on a whole second is therefore compared with the second `instant` falls in; a finer one exactly.
+ */
+function isWholeSecond(value: number): boolean {
+  return ((value % 1000) + 1000) % 1000 === 0;
+}
+
+/** The second `instant` falls in (ms). */
+export function secondOf(instant: number): number {
+  return Math.floor(instant / 1000) * 1000;
+}
+
+/** `value` may be at or after `instant`, at the precision of `value` (same second counts). */
+export function atOrAfter(value: number, instant: number): boolean {
+  return value >= (isWholeSecond(value) ? secondOf(instant) : instant);
+}
+
+/** `value` is certainly at or after `instant` at its precision: a whole-second date in the second of `instant` is not. */
+export function surelyAtOrAfter(value: number, instant: number): boolean {
+  return isWholeSecond(value) ? value > secondOf(instant) : value >= instant;
+}
+
+/** The version Graph gives an object (`@odata.etag`, drive `eTag`, Outlook `changeKey`); undefined without one. */
+export function objectVersion(item: Record<string, unknown>): string | undefined {
+  const version = item['@odata.etag'] ?? item.eTag ?? item.changeKey;
+  return typeof version === 'string' && version ? version : undefined;
+}
+
 export interface GraphPage<T = Record<string, unknown>> {
   value?: T[];
   '@odata.nextLink'?: string;

@@ -10,6 +10,7 @@
  */
 import { MAX_SEEN, dedupeKey, type FilterCursor } from '../changes/filter-engine';
 import type { PollerCursor } from '../changes';
+import { atOrAfter } from '../changes/shared';
 
 /** Subtracted from the last-heard instant: notifications in flight and clock differences between us and Graph. */
 export const CATCH_UP_SLACK_MS = 60_000;
@@ -68,8 +69,9 @@ export function advanceBookmark(current: PollerCursor | undefined, at: number, v
   const base: FilterCursor = current?.mode === 'filter' ? current : catchUpCursor(at, true);
   const moved = fresh.watermark > base.watermark;
   const start = moved ? fresh.startedAt : (base.startedAt ?? base.watermark);
-  let seen = base.seen.filter(([, updated]) => updated >= start);
-  if (version && Number.isFinite(version.updatedMs) && version.updatedMs >= start) {
+  // Outlook dates are whole seconds: a version dated in the second of `start` may be inside the window (atOrAfter).
+  let seen = base.seen.filter(([, updated]) => atOrAfter(updated, start));
+  if (version && Number.isFinite(version.updatedMs) && atOrAfter(version.updatedMs, start)) {
     seen.push([dedupeKey(version.objectId, version.updatedMs), version.updatedMs]);
     if (seen.length > MAX_SEEN) seen = seen.slice(seen.length - MAX_SEEN);
   }

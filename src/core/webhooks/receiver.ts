@@ -211,7 +211,7 @@ export class WebhookReceiver {
 
   /**
    * Drive notifications name no item (graph.md §2.1): the poller's delta engine resolves them. One drive delta
-   * resource per subscribed drive resource, its cursor kept by the adapter's cursors (started at `token=latest`:
+   * resource per subscribed drive resource, its cursor kept by the adapter's cursors (started by a silent enumeration:
    * nothing old replayed).
    */
   private driveConfig(resource: string): ResourceConfig {

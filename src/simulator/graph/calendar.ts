@@ -4,6 +4,7 @@
  */
 import type { Event } from '@microsoft/microsoft-graph-types';
 import { changeKey, guid } from './ids';
+import { dateTimeTimeZone, ticksIso } from './timestamps';
 
 export interface EventInput {
   subject?: string;
@@ -22,7 +23,7 @@ export type SimEvent = Event & { '@odata.etag': string };
 
 /** Graph's event time format: local date time with 7 fractional digits, zone separately. */
 export function graphDateTime(iso: string): { dateTime: string; timeZone: string } {
-  return { dateTime: new Date(iso).toISOString().replace('Z', '').replace(/\.(\d{3})$/, '.$10000'), timeZone: 'UTC' };
+  return dateTimeTimeZone(Date.parse(iso));
 }
 
 /** Milliseconds of an event's start or end (`{dateTime, timeZone: UTC}`). */
@@ -32,15 +33,15 @@ export function eventTimeMs(time: { dateTime?: string | null } | null | undefine
 
 export function buildEvent(id: string, input: EventInput, nowMs: number, organizer: { name: string; address: string }): SimEvent {
   const key = changeKey();
-  const nowIso = new Date(nowMs).toISOString();
+  const created = ticksIso(nowMs, { trimZeros: true }); // "Create event": 7 digits, trailing zeros dropped
   const start = input.start ?? new Date(Math.ceil(nowMs / 3_600_000) * 3_600_000).toISOString();
   const end = input.end ?? new Date(Date.parse(start) + 3_600_000).toISOString();
   const body = input.body ?? '';
   return {
     '@odata.etag': `W/"${key}"`,
     id,
-    createdDateTime: nowIso,
-    lastModifiedDateTime: nowIso,
+    createdDateTime: created,
+    lastModifiedDateTime: created,
     changeKey: key,
     categories: [],
     originalStartTimeZone: 'UTC',

@@ -1,4 +1,7 @@
-/** Simulated Outlook contacts in Graph's `contact` shape (default contact folder). */
+/**
+ * Simulated Outlook contacts in Graph's `contact` shape (default contact folder); dates in whole seconds as "Get
+ * contact" shows them (the store passes `wholeSecondIso` of its clock).
+ */
 import type { Contact } from '@microsoft/microsoft-graph-types';
 import { changeKey } from './ids';
 

@@ -1,9 +1,11 @@
 /**
  * Simulated Outlook mail: well-known mail folders and message objects in Graph's `message` shape
- * (`@odata.etag` W/"changeKey", changeKey renewed on every update, timestamps from the simulator clock).
+ * (`@odata.etag` W/"changeKey", changeKey renewed on every update, timestamps from the simulator clock in whole
+ * seconds as "Get message" shows them).
  */
 import type { EmailAddress, Message, Recipient } from '@microsoft/microsoft-graph-types';
 import { changeKey, guid } from './ids';
+import { wholeSecondIso } from './timestamps';
 
 /** Well-known folder names (`mailFolders('Inbox')` is case-insensitive) and their display names. */
 export const WELL_KNOWN_FOLDERS: ReadonlyArray<{ name: string; displayName: string }> = [
@@ -55,10 +57,12 @@ function recipient(text: string): Recipient {
   return { emailAddress };
 }
 
+/** `nowIso`: now in whole seconds (`wholeSecondIso`). */
 export function buildMessage(id: string, folderId: string, input: MessageInput, nowIso: string): SimMessage {
   const key = changeKey();
-  const received = input.receivedDateTime ? new Date(input.receivedDateTime).toISOString() : nowIso;
-  const sent = input.sentDateTime ? new Date(input.sentDateTime).toISOString() : received;
+  // "Get message": every date of a message in whole seconds (`2018-09-09T03:15:05Z`), given dates included.
+  const received = input.receivedDateTime ? wholeSecondIso(Date.parse(input.receivedDateTime)) : nowIso;
+  const sent = input.sentDateTime ? wholeSecondIso(Date.parse(input.sentDateTime)) : received;
   const body = input.body ?? '';
   const from = recipient(input.from ?? 'Dana Swope <danas@contoso.example>');
   return {

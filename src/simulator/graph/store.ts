@@ -12,6 +12,7 @@ import { buildEvent, patchEvent, type EventInput, type EventPatch, type SimEvent
 import { buildContact, patchContact, type ContactInput, type SimContact } from './contacts';
 import { buildDriveItem, buildRoot, touchDriveItem, type DriveItemInput, type DriveItemPatch, type DriveOwner, type SimDriveItem } from './drive';
 import { changeKey, driveId as newDriveId, driveItemId, outlookId, personalDriveId, personalDriveItemId } from './ids';
+import { ticksIso, wholeSecondIso } from './timestamps';
 
 export interface CreateOptions {
   /**
@@ -110,7 +111,7 @@ export class ObjectStore {
     const folder = this.folder(userId, input.folder ?? 'inbox');
     if (!folder) throw new UnknownObjectError('mail folder', input.folder ?? 'inbox');
     const now = this.state.clock.now();
-    const message = buildMessage(outlookId(data.user.id), folder.id, input, new Date(now).toISOString());
+    const message = buildMessage(outlookId(data.user.id), folder.id, input, wholeSecondIso(now));
     const visibleAt = options.lateVisibleSeconds ? now + options.lateVisibleSeconds * 1000 : 0;
     this.write(data, data.messages, 'message', 'created', message.id!, message, folder.id, visibleAt);
     return message;
@@ -125,7 +126,7 @@ export class ObjectStore {
   updateMessage(userId: string, id: string, patch: MessagePatch): SimMessage {
     const data = this.user(userId);
     const entry = this.mustGet(data.messages, 'message', id);
-    const message = patchMessage(entry.obj, patch, this.state.clock.nowIso());
+    const message = patchMessage(entry.obj, patch, this.wholeSecondNow());
     this.write(data, data.messages, 'message', 'updated', id, message, entry.scope);
     return message;
   }
@@ -152,7 +153,7 @@ export class ObjectStore {
       parentFolderId: folder.id,
       changeKey: key,
       '@odata.etag': `W/"${key}"`,
-      lastModifiedDateTime: this.state.clock.nowIso(),
+      lastModifiedDateTime: this.wholeSecondNow(),
     };
     this.write(data, data.messages, 'message', 'created', moved.id!, moved, folder.id);
     return moved;
@@ -170,7 +171,7 @@ export class ObjectStore {
   updateEvent(userId: string, id: string, patch: EventPatch): SimEvent {
     const data = this.user(userId);
     const entry = this.mustGet(data.events, 'event', id);
-    const event = patchEvent(entry.obj, patch, this.state.clock.nowIso());
+    const event = patchEvent(entry.obj, patch, ticksIso(this.state.clock.now(), { trimZeros: true }));
     this.write(data, data.events, 'event', 'updated', id, event, entry.scope);
     return event;
   }
@@ -184,7 +185,7 @@ export class ObjectStore {
 
   createContact(userId: string, input: ContactInput = {}): SimContact {
     const data = this.user(userId);
-    const contact = buildContact(outlookId(data.user.id), data.contactFolderId, input, this.state.clock.nowIso());
+    const contact = buildContact(outlookId(data.user.id), data.contactFolderId, input, this.wholeSecondNow());
     this.write(data, data.contacts, 'contact', 'created', contact.id!, contact, data.contactFolderId);
     return contact;
   }
@@ -192,7 +193,7 @@ export class ObjectStore {
   updateContact(userId: string, id: string, patch: ContactInput): SimContact {
     const data = this.user(userId);
     const entry = this.mustGet(data.contacts, 'contact', id);
-    const contact = patchContact(entry.obj, patch, this.state.clock.nowIso());
+    const contact = patchContact(entry.obj, patch, this.wholeSecondNow());
     this.write(data, data.contacts, 'contact', 'updated', id, contact, entry.scope);
     return contact;
   }
@@ -208,7 +209,7 @@ export class ObjectStore {
     const data = this.user(userId);
     const parent = this.mustGet(data.driveItems, 'drive item', input.parentId ?? data.rootId);
     if (!parent.obj.folder) throw new UnknownObjectError('folder', parent.id);
-    const nowIso = this.state.clock.nowIso();
+    const nowIso = this.wholeSecondNow();
     const item = buildDriveItem(newItemId(data.driveOwner), parent.obj, input, data.driveOwner, nowIso);
     this.write(data, data.driveItems, 'driveItem', 'created', item.id!, item, data.driveId);
     this.touchAncestors(data, parent.id, nowIso, 1);
@@ -218,7 +219,7 @@ export class ObjectStore {
   updateDriveItem(userId: string, id: string, patch: DriveItemPatch): SimDriveItem {
     const data = this.user(userId);
     const entry = this.mustGet(data.driveItems, 'drive item', id);
-    const nowIso = this.state.clock.nowIso();
+    const nowIso = this.wholeSecondNow();
     const item = touchDriveItem(entry.obj, nowIso, patch);
     this.write(data, data.driveItems, 'driveItem', 'updated', id, item, data.driveId);
     if (item.parentReference?.id) this.touchAncestors(data, item.parentReference.id, nowIso, 0);
@@ -236,13 +237,13 @@ export class ObjectStore {
     }
     this.remove(data, data.driveItems, 'driveItem', id);
     const parentId = entry.obj.parentReference?.id;
-    if (parentId) this.touchAncestors(data, parentId, this.state.clock.nowIso(), -1);
+    if (parentId) this.touchAncestors(data, parentId, this.wholeSecondNow(), -1);
   }
 
   // --- internals ----------------------------------------------------------------------------------------------
 
   private createUserData(user: SimUser): UserData {
-    const nowIso = this.state.clock.nowIso();
+    const nowIso = this.wholeSecondNow();
     const folders = new Map<string, SimMailFolder>();
     const msgRoot = outlookId(user.id, 'folder');
     for (const wellKnown of WELL_KNOWN_FOLDERS) {
@@ -269,6 +270,14 @@ export class ObjectStore {
       driveItems,
       driveOwner,
     };
+  }
+
+  /**
+   * Now as Outlook messages, contacts and drive items carry it: whole seconds ("Get message", "Get contact",
+   * "Get driveItem"; `timestamps.ts`). Events get 7-digit ticks ("Create event"), in `buildEvent` and `updateEvent`.
+   */
+  private wholeSecondNow(): string {
+    return wholeSecondIso(this.state.clock.now());
   }
 
   private mustGet<T>(collection: Collection<T>, what: string, id: string): Entry<T> {

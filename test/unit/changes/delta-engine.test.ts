@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { simGraphClient, useSimulator } from '../../support/simulator';
 import type { GraphClient } from '../../../src/core/graph/client';
-import { pollResource, type PollerCursor, type EngineContext } from '../../../src/core/changes';
+import { pollResource, startCursor, type PollerCursor, type EngineContext } from '../../../src/core/changes';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
 
 describe('delta engine (against the simulator)', function () {
@@ -46,7 +46,7 @@ describe('delta engine (against the simulator)', function () {
     assert.deepEqual([idle.events.length, idle.requests], [0, 1]);
   });
 
-  it('drive: token=latest start; a file comes out CREATED, then UPDATED, then DELETED', async () => {
+  it('drive: a silent enumerating start (not token=latest); a file comes out CREATED, then UPDATED, then DELETED', async () => {
     const drive = resourceOf('onedrivev2');
     store().createDriveItem(user(), { name: 'old.txt' });
     const start = await round(drive, undefined);
@@ -92,5 +92,24 @@ describe('delta engine (against the simulator)', function () {
     const fresh = store().createMessage(user(), { subject: 'new in the third round' });
     const third = await round(mail, second.cursor);
     assert.deepEqual(third.events.map((e) => [e.objectId, e.eventType]), [[String(fresh.id), 'CREATED']]);
+  });
+
+  it('a start cursor: the first enumeration, however late, emits what changed after the starting point, never older objects', async () => {
+    const mail = resourceOf('outlookemail');
+    const drive = resourceOf('onedrivev2');
+    const oldMail = store().createMessage(user(), { subject: 'before the start' });
+    const oldFile = store().createDriveItem(user(), { name: 'before.txt' });
+    sim().state.clock.advance(2000);
+    const start = startCursor(sim().state.clock.now());
+    sim().state.clock.advance(30_000); // Graph unreachable meanwhile: nothing read
+    const newMail = store().createMessage(user(), { subject: 'after the start' });
+    store().updateDriveItem(user(), String(oldFile.id), { content: 'edited after the start' });
+    const newFile = store().createDriveItem(user(), { name: 'after.txt' });
+    const mailRound = await round(mail, start);
+    assert.deepEqual(mailRound.events.map((e) => [e.objectId, e.eventType]), [[String(newMail.id), 'CREATED']]);
+    const driveRound = await round(drive, start);
+    assert.deepEqual(driveRound.events.map((e) => [e.objectId, e.eventType]), [[String(oldFile.id), 'UPDATED'], [String(newFile.id), 'CREATED']]);
+    assert.ok(!mailRound.events.some((e) => e.objectId === String(oldMail.id)));
+    assert.deepEqual([(await round(mail, mailRound.cursor)).events.length, (await round(drive, driveRound.cursor)).events.length], [0, 0], 'once');
   });
 });

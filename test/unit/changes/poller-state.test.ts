@@ -35,11 +35,15 @@ describe('core/changes/poller-state', () => {
     await assert.rejects(file.load(), /unknown format/);
   });
 
-  it('parsePollerState keeps only delta/filter cursors and events with an eventId; rejects non-records', () => {
+  it('parsePollerState keeps only delta/filter/start cursors and events with an eventId; rejects non-records', () => {
     assert.equal(parsePollerState(undefined), undefined);
     assert.equal(parsePollerState({ seq: 'x', cursors: {} }), undefined);
-    const parsed = parsePollerState({ seq: 2, cursors: { messages: cursor, junk: { mode: 'other' } }, pending: [{ eventId: 'e1' }, { nope: 1 }] });
-    assert.deepEqual(parsed, { seq: 2, cursors: { messages: cursor }, pending: [{ eventId: 'e1' }] });
+    const parsed = parsePollerState({
+      seq: 2,
+      cursors: { messages: cursor, junk: { mode: 'other' }, events: { mode: 'start', startedAt: 1_700_000_000_000, extra: 1 }, bad: { mode: 'start', startedAt: 'soon' } },
+      pending: [{ eventId: 'e1' }, { nope: 1 }],
+    });
+    assert.deepEqual(parsed, { seq: 2, cursors: { messages: cursor, events: { mode: 'start', startedAt: 1_700_000_000_000 } }, pending: [{ eventId: 'e1' }] });
   });
 
   it('newerPollerState: the higher seq wins; a missing side yields the other', () => {

@@ -126,6 +126,21 @@ describe('simulated Graph: control API (/_sim)', () => {
     assert.equal((await call('post', '/clock', { set: 'soon' })).status, 400);
   });
 
+  it('POST /_sim/clock pins the clock half a second into a second; objects created then carry that whole second', async () => {
+    const pinned = await call('post', '/clock', { set: '2027-03-04T05:06:07.500Z', frozen: true });
+    assert.deepEqual(pinned.data, { now: '2027-03-04T05:06:07.500Z', frozen: true });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual((await call('get', '/clock')).data, { now: '2027-03-04T05:06:07.500Z', frozen: true }, 'a pinned clock does not run');
+    assert.equal((await call('post', '/clock', { advanceMs: 200 })).data.now, '2027-03-04T05:06:07.700Z');
+    const message = await call('post', `/users/${upn}/messages`, {});
+    assert.equal(message.data.createdDateTime, '2027-03-04T05:06:07Z');
+    const resumed = await call('post', '/clock', { frozen: false });
+    assert.equal(resumed.data.frozen, false);
+    assert.equal((await call('post', '/clock', { frozen: 'yes' })).status, 400);
+    assert.equal((await call('post', '/clock', {})).status, 400);
+    await call('post', '/clock', { set: new Date().toISOString() });
+  });
+
   it('GET /_sim/requests lists Graph requests (filterable by path), DELETE clears them', async () => {
     await call('delete', '/requests');
     await get(sim(), token, '/me/messages');
