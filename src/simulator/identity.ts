@@ -443,7 +443,7 @@ export function registerIdentity(app: Express, state: SimState): void {
         throw new TokenEndpointError(400, 'invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.');
       }
     }
-    return grantTokens(registered, record.userId, record.tenantId, record.scopes, record.nonce);
+    return grantTokens(registered, record.userId, record.tenantId, record.scopes, { nonce: record.nonce, clientInfo: body.client_info === '1' });
   }
 
   function refreshToken(registered: SimApp, body: Record<string, unknown>): Record<string, unknown> {
@@ -469,10 +469,17 @@ export function registerIdentity(app: Express, state: SimState): void {
       throw new TokenEndpointError(400, 'consent_required', 65001, `The user or administrator has not consented to use the application for the scopes ${missing.join(' ')}.`);
     }
     record.used = true;
-    return grantTokens(registered, record.userId, record.tenantId, record.scopes);
+    return grantTokens(registered, record.userId, record.tenantId, record.scopes, { clientInfo: body.client_info === '1' });
   }
 
-  function grantTokens(registered: SimApp, userId: string, tenantId: string, scopes: string[], nonce?: string): Record<string, unknown> {
+  /**
+   * A user token answer. `clientInfo`: the client sent `client_info=1` (MSAL always does): the answer carries
+   * `client_info`, base64url JSON `{"uid": <object id>, "utid": <tenant id>}`, from which MSAL keys its account
+   * cache (`uid.utid` = `homeAccountId`) ("Microsoft identity platform and OAuth 2.0 authorization code flow";
+   * MSAL's client_info). The id_token carries the claims of "ID token claims reference" (v2.0).
+   */
+  function grantTokens(registered: SimApp, userId: string, tenantId: string, scopes: string[], options: { nonce?: string; clientInfo?: boolean } = {}): Record<string, unknown> {
+    const { nonce } = options;
     const user = state.findUser(userId) ?? state.defaultUser;
     // `.default`: the delegated permissions configured on the app registration ("The /.default scope").
     const graphScopes = [...new Set(scopes.filter((s) => !OIDC_SCOPES.has(s)).map(shortScope).flatMap((s) => (s === '.default' ? registered.delegatedPermissions : [s])))];
@@ -489,6 +496,7 @@ export function registerIdentity(app: Express, state: SimState): void {
       identity.refreshTokens.set(refresh, { clientId: registered.clientId, userId: user.id, tenantId, scopes: [...scopes], lastUsedAt: state.clock.now(), used: false, revoked: false });
       answer.refresh_token = refresh;
     }
+    if (options.clientInfo) answer.client_info = Buffer.from(JSON.stringify({ uid: user.id, utid: tenantId })).toString('base64url');
     if (scopes.includes('openid')) {
       const now = Math.floor(state.clock.now() / 1000);
       answer.id_token = signJwt(state, {
