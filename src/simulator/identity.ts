@@ -229,7 +229,9 @@ export function identityOf(state: SimState): SimIdentity {
 export function aadError(state: SimState, error: string, aadsts: number, description: string): Record<string, unknown> {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = new Date(state.clock.now()).toISOString().replace('T', ' ');
+  // "2016-01-09 02:02:12Z": whole seconds, a space before the time (the error samples of "Microsoft identity platform
+  // and OAuth 2.0 authorization code flow").
+  const timestamp = `${new Date(state.clock.now()).toISOString().slice(0, 19).replace('T', ' ')}Z`;
   return {
     error,
     error_description: `AADSTS${aadsts}: ${description}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
