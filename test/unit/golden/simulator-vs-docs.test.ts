@@ -19,6 +19,12 @@ function expectSameShape(fixtureName: string, actual: unknown, options: CompareO
 
 const REDIRECT = 'http://127.0.0.1:1880/callback';
 
+/**
+ * OData puts `@odata.context` on every Graph JSON answer (the "Get message", "Get contact" and delta examples show it);
+ * the OneDrive pages' examples leave it out.
+ */
+const ODATA_CONTEXT = { '@odata.context': 'on every Graph JSON answer; the OneDrive examples omit it' };
+
 describe('simulator answers vs Microsoft documentation examples', () => {
   const sim = useSimulator();
   let token: string;
@@ -66,6 +72,76 @@ describe('simulator answers vs Microsoft documentation examples', () => {
       const res = await get(sim(), token, `/me/contacts/${encodeURIComponent(created.id ?? '')}`);
       assert.equal(res.status, 200);
       expectSameShape('contact-get.json', res.data, { mode: 'exact' });
+    });
+  });
+
+  describe('Outlook calendar', () => {
+    it('GET an event has the fields and date forms of "Create event"', async () => {
+      const created = sim().state.graph.store.createEvent(sim().state.defaultUser.id, { subject: 'golden', location: "Harry's Bar", attendees: ['samanthab@contoso.example'] });
+      const res = await get(sim(), token, `/me/events/${encodeURIComponent(created.id ?? '')}`);
+      assert.equal(res.status, 200);
+      expectSameShape('event-post.json', res.data, { mode: 'exact' });
+    });
+
+    it('calendarView delta pages carry what "Get incremental changes to events in a calendar view" shows', async () => {
+      const store = sim().state.graph.store;
+      const userId = sim().state.defaultUser.id;
+      const start = Date.now() + 86_400_000;
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const a = store.createEvent(userId, { subject: 'delta a', start: iso(start), end: iso(start + 3_600_000) });
+      store.createEvent(userId, { subject: 'delta b', start: iso(start + 7_200_000), end: iso(start + 10_800_000), location: 'Home' });
+      const prefer = { Prefer: 'odata.maxpagesize=2' };
+      const window = `startDateTime=${iso(start - 86_400_000)}&endDateTime=${iso(start + 5 * 86_400_000)}`;
+      const first = await get(sim(), token, `/me/calendarView/delta?${window}`, prefer);
+      assert.equal(first.status, 200);
+      // "For brevity, the sample responses show only a subset of the properties for an event": the page's fields must
+      // be there, with its types and date forms; the event's other fields are checked against "Create event" above.
+      expectSameShape('event-delta-first-page.json', first.data, { mode: 'subset' });
+      let page = first.data as Json;
+      while (page['@odata.nextLink']) page = (await get(sim(), token, page['@odata.nextLink'] as string, prefer)).data as Json;
+      store.deleteEvent(userId, a.id ?? '');
+      const next = (await get(sim(), token, page['@odata.deltaLink'] as string, prefer)).data as Json;
+      const example = fixture('event-delta-next-round.json').body as { value: Json[] };
+      const removed = (next.value as Json[]).find((v) => '@removed' in v);
+      assert.deepEqual(compareShape(example.value[0], removed, { mode: 'exact' }), []);
+      assert.deepEqual(compareShape({ ...example, value: [] }, { ...next, value: [] }, { mode: 'exact' }), []);
+    });
+  });
+
+  describe('OneDrive', () => {
+    it('GET the drive root has the fields and date forms of "Get driveItem"', async () => {
+      const res = await get(sim(), token, '/me/drive/root');
+      assert.equal(res.status, 200);
+      // "driveItem resource type" lists parentReference and fileSystemInfo; the sample (marked shortened) leaves them out.
+      const allow = { ...ODATA_CONTEXT, 'parentReference*': 'a driveItem property (driveItem resource type)', 'fileSystemInfo*': 'a driveItem property (driveItem resource type)' };
+      expectSameShape('driveitem-get-root-business.json', res.data, { mode: 'exact', allow });
+    });
+
+    it('GET the drive has the fields of "Get Drive"', async () => {
+      const res = await get(sim(), token, '/me/drive');
+      assert.equal(res.status, 200);
+      // "drive resource type" lists name and webUrl, "quota resource type" lists used; the sample is marked shortened.
+      const allow = { ...ODATA_CONTEXT, name: 'a drive property (drive resource type)', webUrl: 'a drive property (drive resource type)', 'quota.used': 'a quota property (quota resource type)' };
+      expectSameShape('drive-get-business.json', res.data, { mode: 'exact', allow });
+    });
+
+    it('drive delta pages carry what "driveItem: delta" shows, deleted items included', async () => {
+      const store = sim().state.graph.store;
+      const userId = sim().state.defaultUser.id;
+      const latest = await get(sim(), token, '/me/drive/root/delta?token=latest');
+      expectSameShape('driveitem-delta-latest.json', latest.data, { mode: 'exact', allow: ODATA_CONTEXT });
+      const folder = store.createDriveItem(userId, { name: 'folder2', folder: true });
+      store.createDriveItem(userId, { name: 'file.txt', content: 'x' });
+      const gone = store.createDriveItem(userId, { name: 'file5.txt', content: 'y' });
+      store.deleteDriveItem(userId, gone.id ?? '');
+      const round = (await get(sim(), token, latest.data['@odata.deltaLink'] as string)).data as Json;
+      const items = round.value as Json[];
+      const example = fixture('driveitem-delta-first-page.json').body as { value: Json[] };
+      // The page's items show only id, name and the facet ("truncated"): those must be there, the rest is checked above.
+      assert.deepEqual(compareShape(example.value[0], items.find((i) => i.id === folder.id), { mode: 'subset' }), []);
+      assert.deepEqual(compareShape(example.value[1], items.find((i) => i.name === 'file.txt'), { mode: 'subset' }), []);
+      assert.deepEqual(compareShape({ id: 'x', deleted: {} }, items.find((i) => i.id === gone.id), { mode: 'subset' }), []);
+      assert.deepEqual(compareShape({ ...fixture('driveitem-delta-last-page.json').body as Json, value: [] }, { ...round, value: [] }, { mode: 'exact', allow: ODATA_CONTEXT }), []);
     });
   });
 
