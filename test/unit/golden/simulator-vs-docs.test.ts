@@ -226,7 +226,7 @@ describe('simulator answers vs Microsoft documentation examples', () => {
         const body = await waitFor((b) => (b.value as Json[]).some((i) => i.subscriptionId === res.data.id && i.lifecycleEvent === event));
         const item = (body.value as Json[]).find((i) => i.subscriptionId === res.data.id && i.lifecycleEvent === event);
         // The reauthorizationRequired sample writes its date with an offset (`+00:00`), the other two with `Z`.
-        const allow = name === 'lifecycle-reauthorization-required.json' ? { 'value[].subscriptionExpirationDateTime': 'the sample writes +00:00, the other lifecycle samples Z' } : {};
+        const allow: Record<string, string> = name === 'lifecycle-reauthorization-required.json' ? { 'value[].subscriptionExpirationDateTime': 'the sample writes +00:00, the other lifecycle samples Z' } : {};
         expectSameShape(name, { value: [item] }, { mode: 'exact', allow });
       });
     }
