@@ -49,14 +49,14 @@ function formText(form: DateForm): string {
 }
 
 /**
- * Same form: same zone style; the same fraction digits, except that an example with 7 digits (100-ns ticks) is met
- * by 4 to 7 digits: Graph drops trailing zeros of ticks ("Create event": `lastModifiedDateTime`
- * `2017-04-15T03:00:51.245372Z` beside `createdDateTime` `2017-04-15T03:00:50.7579581Z`), but never down to
- * milliseconds. `dateTimeTimeZone` (local) keeps all 7.
+ * Same form: same zone style; the same fraction digits, except that ticks (an example with 4 to 7 digits, 100-ns
+ * resolution) are met by 4 to 7 digits: Graph drops trailing zeros of ticks ("Create event": `lastModifiedDateTime`
+ * `2017-04-15T03:00:51.245372Z` beside `createdDateTime` `2017-04-15T03:00:50.7579581Z`), but a value with ticks never
+ * comes down to milliseconds. `dateTimeTimeZone` (local) keeps all 7.
  */
 export function sameDateForm(example: DateForm, actual: DateForm): boolean {
   if (example.zone !== actual.zone) return false;
-  if (example.digits === 7 && example.zone !== 'local') return actual.digits >= 4 && actual.digits <= 7;
+  if (example.digits >= 4 && example.zone !== 'local') return actual.digits >= 4 && actual.digits <= 7;
   return example.digits === actual.digits;
 }
 
