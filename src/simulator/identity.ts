@@ -5,7 +5,7 @@
  * - `POST /{tenant}/oauth2/v2.0/token`: `authorization_code`, `refresh_token` (rotation: a used refresh token is
  *   rejected, stricter than Microsoft so that a client keeping a stale one fails its tests), `client_credentials`
  *   (scope must be `<resource>/.default`, no refresh token). Refresh tokens only when `offline_access` was granted;
- *   `id_token` (RS256, `preferred_username`) when `openid` was. Errors carry the real AADSTS body shape.
+ *   `id_token` (RS256; `name` and `preferred_username` with `profile`) when `openid` was; `client_info` when asked. Errors carry the real AADSTS body shape.
  * - JWKS at `/{tenant}/discovery/v2.0/keys`, OpenID configuration at `/{tenant}/v2.0/.well-known/openid-configuration`
  *   (jwt.ts; `signJwt(state, payload)` signs id_tokens and Graph validation tokens with the same key).
  * Access tokens come from `state.accessTokens`, which the simulated Graph checks.
@@ -509,7 +509,8 @@ export function registerIdentity(app: Express, state: SimState): void {
         oid: user.id,
         tid: tenantId,
         ver: '2.0',
-        ...(scopes.includes('profile') ? { name: user.displayName, preferred_username: user.userPrincipalName } : { preferred_username: user.userPrincipalName }),
+        // "ID token claims reference": name and preferred_username need the profile scope, email the email scope.
+        ...(scopes.includes('profile') ? { name: user.displayName, preferred_username: user.userPrincipalName } : {}),
         ...(scopes.includes('email') ? { email: user.mail } : {}),
         ...(nonce ? { nonce } : {}),
       });
