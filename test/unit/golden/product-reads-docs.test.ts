@@ -11,6 +11,7 @@ import path from 'node:path';
 import { GraphClient, GraphError, toGraphError } from '../../../src/core/graph/client';
 import { pollResource, type DeltaCursor, type EngineContext } from '../../../src/core/changes';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
+import { readDate } from '../../../src/core/changes/shared';
 import { clientStateMatches, normalizeNotification, objectIdOf, objectTypeOf, parseNotificationBody, withoutClientState } from '../../../src/core/webhooks/notifications';
 import { SubscriptionManager, type SubscriptionEvent } from '../../../src/core/webhooks/subscription-manager';
 import { MicrosoftOAuth } from '../../../src/core/auth/oauth';
@@ -144,6 +145,18 @@ describe('the product reads Microsoft documentation examples', () => {
         }
       });
     }
+  });
+
+  describe('recurring series ("List instances")', () => {
+    it('occurrences and an exception: dateTimeTimeZone start/end read as UTC instants, series and type kept', () => {
+      const body = use('event-instances.json').body as { value: Array<Record<string, unknown> & { start: { dateTime: string; timeZone: string } }> };
+      for (const item of body.value) {
+        const start = readDate(item, 'start.dateTime', undefined, item.start.timeZone);
+        assert.equal(start, Date.parse(`${item.start.dateTime.slice(0, 23)}Z`), item.start.dateTime);
+        assert.equal(item.seriesMasterId, 'AAMkAGUzYRgWAAA=');
+      }
+      assert.deepEqual(body.value.map((i) => i.type), ['exception', 'occurrence', 'occurrence', 'occurrence']);
+    });
   });
 
   describe('notifications through src/core/webhooks', () => {
