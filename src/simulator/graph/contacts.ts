@@ -17,6 +17,7 @@ export interface ContactInput {
 
 export type SimContact = Contact & { '@odata.etag': string };
 
+/** Every property of the "Get contact" example, unset ones as Graph writes them (`null`, `""`, `[]`, `{}`), in its order. */
 export function buildContact(id: string, folderId: string, input: ContactInput, nowIso: string): SimContact {
   const key = changeKey();
   const givenName = input.givenName ?? input.displayName?.split(' ')[0] ?? '';
