@@ -34,7 +34,7 @@ import { startTlsProxy, type TlsProxy } from '../../support/tls-proxy';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET, identityOf } from '../../../src/simulator/identity';
 
 const REDIRECT = 'http://localhost:3000/auth/callback';
-const DELEGATED_SCOPES = ['Mail.Read', 'Files.Read'];
+const DELEGATED_SCOPES = ['User.Read', 'Mail.Read', 'Files.Read'];
 
 /** MSAL's documented transport hook (`system.networkClient`), over the proxy's trusted https. */
 function msalNetwork(proxy: TlsProxy): INetworkModule {
