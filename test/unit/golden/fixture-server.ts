@@ -19,7 +19,11 @@ export interface FixtureServer {
   origin: string;
   /** `<origin>/v1.0` */
   graphBaseUrl: string;
-  /** Answer requests for `pathAndQuery` (compared after percent-decoding) with these answers, in turn (the last repeats). */
+  /**
+   * Answer requests for `pathAndQuery` (compared after percent-decoding; a trailing `*` matches any rest) with these
+   * answers, in turn (the last repeats). Anything not scripted answers as Graph does for an object that is not there
+   * (404 `ErrorItemNotFound`).
+   */
   on(method: string, pathAndQuery: string, ...answers: ScriptedAnswer[]): void;
   /** A fixture as a scripted answer, its Graph links pointing here. */
   answer(golden: GoldenFixture): ScriptedAnswer;
@@ -49,9 +53,11 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     req.on('end', () => {
       requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', body });
       const key = `${req.method} ${normalize(req.url ?? '/')}`;
-      const queue = routes.get(key);
+      let queue = routes.get(key);
+      if (!queue) for (const [route, answers] of routes) if (route.endsWith('*') && key.startsWith(route.slice(0, -1))) queue = answers;
       if (!queue || queue.length === 0) {
-        res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'notScripted', message: key } }));
+        const notFound = { error: { code: 'ErrorItemNotFound', message: 'The specified object was not found in the store.', innerError: { 'request-id': 'fixture-server', date: new Date().toISOString().slice(0, 19) } } };
+        res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify(notFound));
         return;
       }
       const answer = queue.length > 1 ? queue.shift()! : queue[0];
