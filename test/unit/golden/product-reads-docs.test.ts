@@ -98,7 +98,11 @@ describe('the product reads Microsoft documentation examples', () => {
       assert.ok(start.events.every((e) => e.eventType !== 'DELETED'), 'the first enumeration deletes nothing');
       const after = await pollResource(ctx(), events, start.cursor);
       const byId = new Map(after.events.map((e) => [e.objectId, e]));
-      assert.equal(byId.get('AAMkADk0MGFkODE3LWE4MmYtNDRhOS04OGQLkRkXbBznTvAADb6ytyAAA=')?.eventType, 'DELETED');
+      // Graph also sends `@removed` for events outside the window ("event: delta"), and the page removes an event the
+      // first round never showed: reported as DELETED, or left out by an engine that only reports removals of events
+      // it saw in its window; never anything else.
+      const removed = byId.get('AAMkADk0MGFkODE3LWE4MmYtNDRhOS04OGQLkRkXbBznTvAADb6ytyAAA=');
+      assert.ok(removed === undefined || removed.eventType === 'DELETED', JSON.stringify(removed?.eventType));
       assert.equal(byId.get('AAMkADj1HvAAA=')?.eventType, 'UPDATED');
       // dateTimeTimeZone start/end pass through untouched.
       assert.deepEqual((byId.get('AAMkADj1HvAAA=')?.raw as { start?: unknown }).start, { dateTime: '2016-12-25T06:00:00.0000000', timeZone: 'UTC' });
