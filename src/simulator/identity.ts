@@ -5,7 +5,7 @@
  * - `POST /{tenant}/oauth2/v2.0/token`: `authorization_code`, `refresh_token` (rotation: a used refresh token is
  *   rejected, stricter than Microsoft so that a client keeping a stale one fails its tests), `client_credentials`
  *   (scope must be `<resource>/.default`, no refresh token). Refresh tokens only when `offline_access` was granted;
- *   `id_token` (RS256, `preferred_username`) when `openid` was. Errors carry the real AADSTS body shape.
+ *   `id_token` (RS256; `name` and `preferred_username` with `profile`) when `openid` was; `client_info` when asked. Errors carry the real AADSTS body shape.
  * - JWKS at `/{tenant}/discovery/v2.0/keys`, OpenID configuration at `/{tenant}/v2.0/.well-known/openid-configuration`
  *   (jwt.ts; `signJwt(state, payload)` signs id_tokens and Graph validation tokens with the same key).
  * Access tokens come from `state.accessTokens`, which the simulated Graph checks.
@@ -229,7 +229,9 @@ export function identityOf(state: SimState): SimIdentity {
 export function aadError(state: SimState, error: string, aadsts: number, description: string): Record<string, unknown> {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = new Date(state.clock.now()).toISOString().replace('T', ' ');
+  // "2016-01-09 02:02:12Z": whole seconds, a space before the time (the error samples of "Microsoft identity platform
+  // and OAuth 2.0 authorization code flow").
+  const timestamp = `${new Date(state.clock.now()).toISOString().slice(0, 19).replace('T', ' ')}Z`;
   return {
     error,
     error_description: `AADSTS${aadsts}: ${description}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
@@ -443,7 +445,7 @@ export function registerIdentity(app: Express, state: SimState): void {
         throw new TokenEndpointError(400, 'invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.');
       }
     }
-    return grantTokens(registered, record.userId, record.tenantId, record.scopes, record.nonce);
+    return grantTokens(registered, record.userId, record.tenantId, record.scopes, { nonce: record.nonce, clientInfo: body.client_info === '1' });
   }
 
   function refreshToken(registered: SimApp, body: Record<string, unknown>): Record<string, unknown> {
@@ -469,10 +471,17 @@ export function registerIdentity(app: Express, state: SimState): void {
       throw new TokenEndpointError(400, 'consent_required', 65001, `The user or administrator has not consented to use the application for the scopes ${missing.join(' ')}.`);
     }
     record.used = true;
-    return grantTokens(registered, record.userId, record.tenantId, record.scopes);
+    return grantTokens(registered, record.userId, record.tenantId, record.scopes, { clientInfo: body.client_info === '1' });
   }
 
-  function grantTokens(registered: SimApp, userId: string, tenantId: string, scopes: string[], nonce?: string): Record<string, unknown> {
+  /**
+   * A user token answer. `clientInfo`: the client sent `client_info=1` (MSAL always does): the answer carries
+   * `client_info`, base64url JSON `{"uid": <object id>, "utid": <tenant id>}`, from which MSAL keys its account
+   * cache (`uid.utid` = `homeAccountId`) ("Microsoft identity platform and OAuth 2.0 authorization code flow";
+   * MSAL's client_info). The id_token carries the claims of "ID token claims reference" (v2.0).
+   */
+  function grantTokens(registered: SimApp, userId: string, tenantId: string, scopes: string[], options: { nonce?: string; clientInfo?: boolean } = {}): Record<string, unknown> {
+    const { nonce } = options;
     const user = state.findUser(userId) ?? state.defaultUser;
     // `.default`: the delegated permissions configured on the app registration ("The /.default scope").
     const graphScopes = [...new Set(scopes.filter((s) => !OIDC_SCOPES.has(s)).map(shortScope).flatMap((s) => (s === '.default' ? registered.delegatedPermissions : [s])))];
@@ -489,6 +498,7 @@ export function registerIdentity(app: Express, state: SimState): void {
       identity.refreshTokens.set(refresh, { clientId: registered.clientId, userId: user.id, tenantId, scopes: [...scopes], lastUsedAt: state.clock.now(), used: false, revoked: false });
       answer.refresh_token = refresh;
     }
+    if (options.clientInfo) answer.client_info = Buffer.from(JSON.stringify({ uid: user.id, utid: tenantId })).toString('base64url');
     if (scopes.includes('openid')) {
       const now = Math.floor(state.clock.now() / 1000);
       answer.id_token = signJwt(state, {
@@ -499,7 +509,8 @@ export function registerIdentity(app: Express, state: SimState): void {
         oid: user.id,
         tid: tenantId,
         ver: '2.0',
-        ...(scopes.includes('profile') ? { name: user.displayName, preferred_username: user.userPrincipalName } : { preferred_username: user.userPrincipalName }),
+        // "ID token claims reference": name and preferred_username need the profile scope, email the email scope.
+        ...(scopes.includes('profile') ? { name: user.displayName, preferred_username: user.userPrincipalName } : {}),
         ...(scopes.includes('email') ? { email: user.mail } : {}),
         ...(nonce ? { nonce } : {}),
       });

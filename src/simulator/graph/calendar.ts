@@ -31,6 +31,18 @@ export function eventTimeMs(time: { dateTime?: string | null } | null | undefine
   return time?.dateTime ? Date.parse(`${time.dateTime.slice(0, 23)}Z`) : NaN;
 }
 
+/**
+ * `location` and `locations` as "Create event" answers them: a named place is `locationType` "default" with its name as
+ * a private `uniqueId`, and the one entry of `locations`; no place is an empty name and no `locations`.
+ */
+function eventLocation(displayName: string): Pick<Event, 'location' | 'locations'> {
+  if (!displayName) return { location: { displayName: '', locationType: 'default', uniqueIdType: 'unknown' }, locations: [] };
+  return {
+    location: { displayName, locationType: 'default', uniqueId: displayName, uniqueIdType: 'private' },
+    locations: [{ displayName, locationType: 'default', uniqueIdType: 'unknown' }],
+  };
+}
+
 export function buildEvent(id: string, input: EventInput, nowMs: number, organizer: { name: string; address: string }): SimEvent {
   const key = changeKey();
   const created = ticksIso(nowMs, { trimZeros: true }); // "Create event": 7 digits, trailing zeros dropped
@@ -50,21 +62,33 @@ export function buildEvent(id: string, input: EventInput, nowMs: number, organiz
     reminderMinutesBeforeStart: 15,
     isReminderOn: true,
     hasAttachments: false,
+    hideAttendees: false,
     subject: input.subject ?? '',
     bodyPreview: body.slice(0, 255),
     importance: 'normal',
     sensitivity: 'normal',
     isAllDay: input.isAllDay ?? false,
     isCancelled: false,
+    isDraft: false,
     isOrganizer: true,
     responseRequested: true,
+    seriesMasterId: null,
+    transactionId: null,
     showAs: 'busy',
     type: 'singleInstance',
     webLink: `https://outlook.office365.com/owa/?itemid=${encodeURIComponent(id)}&exvsurl=1&path=/calendar/item`,
+    // The rest of the "Create event" example's properties (test/fixtures/graph/event-post.json), unset as Graph writes them.
+    onlineMeetingUrl: null,
+    isOnlineMeeting: false,
+    onlineMeetingProvider: 'unknown',
+    onlineMeeting: null,
+    allowNewTimeProposals: true,
+    responseStatus: { response: 'organizer', time: '0001-01-01T00:00:00Z' },
     body: { contentType: 'text', content: body },
     start: graphDateTime(start),
     end: graphDateTime(end),
-    location: { displayName: input.location ?? '' },
+    ...eventLocation(input.location ?? ''),
+    recurrence: null,
     attendees: (input.attendees ?? []).map((address) => ({
       type: 'required',
       status: { response: 'none', time: '0001-01-01T00:00:00Z' },
@@ -84,7 +108,7 @@ export function patchEvent(event: SimEvent, patch: EventPatch, nowIso: string): 
   }
   if (patch.start !== undefined) next.start = graphDateTime(patch.start);
   if (patch.end !== undefined) next.end = graphDateTime(patch.end);
-  if (patch.location !== undefined) next.location = { displayName: patch.location };
+  if (patch.location !== undefined) Object.assign(next, eventLocation(patch.location));
   if (patch.isAllDay !== undefined) next.isAllDay = patch.isAllDay;
   if (patch.isCancelled !== undefined) next.isCancelled = patch.isCancelled;
   return next;

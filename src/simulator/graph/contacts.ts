@@ -17,6 +17,7 @@ export interface ContactInput {
 
 export type SimContact = Contact & { '@odata.etag': string };
 
+/** Every property of the "Get contact" example, unset ones as Graph writes them (`null`, `""`, `[]`, `{}`), in its order. */
 export function buildContact(id: string, folderId: string, input: ContactInput, nowIso: string): SimContact {
   const key = changeKey();
   const givenName = input.givenName ?? input.displayName?.split(' ')[0] ?? '';
@@ -29,15 +30,38 @@ export function buildContact(id: string, folderId: string, input: ContactInput, 
     changeKey: key,
     categories: [],
     parentFolderId: folderId,
+    birthday: null,
+    fileAs: '',
     displayName: input.displayName ?? `${givenName} ${surname}`.trim(),
     givenName,
+    initials: null,
+    middleName: null,
+    nickName: null,
     surname,
+    title: null,
+    yomiGivenName: null,
+    yomiSurname: null,
+    yomiCompanyName: null,
+    generation: null,
+    imAddresses: [],
     jobTitle: input.jobTitle ?? null,
     companyName: input.companyName ?? null,
-    emailAddresses: (input.emailAddresses ?? []).map((address) => ({ name: address, address })),
-    businessPhones: input.businessPhones ?? [],
+    department: null,
+    officeLocation: null,
+    profession: null,
+    businessHomePage: null,
+    assistantName: null,
+    manager: null,
     homePhones: [],
     mobilePhone: null,
+    businessPhones: input.businessPhones ?? [],
+    spouseName: null,
+    personalNotes: '',
+    children: [],
+    emailAddresses: (input.emailAddresses ?? []).map((address) => ({ name: address, address })),
+    homeAddress: {},
+    businessAddress: {},
+    otherAddress: {},
   };
 }
 

@@ -36,7 +36,8 @@ export interface DriveOwner {
 }
 
 function identitySet(owner: DriveOwner): DriveItem['createdBy'] {
-  const user: Identity & { email: string } = { email: owner.email, id: owner.userId, displayName: owner.displayName };
+  // "identity resource type" has id and displayName; the "Get driveItem" / "Get Drive" examples show no email.
+  const user: Identity = { id: owner.userId, displayName: owner.displayName };
   return { user };
 }
 

@@ -547,7 +547,7 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
           driveType: data.driveOwner.driveType,
           name: 'OneDrive',
           webUrl: data.driveItems.get(data.rootId)?.obj.webUrl,
-          owner: { user: { id: data.user.id, displayName: data.user.displayName, email: data.user.mail } },
+          owner: { user: { id: data.user.id, displayName: data.user.displayName } },
           quota: { deleted: 0, remaining: 1099511627776, state: 'normal', total: 1099511627776, used: 0 },
         };
       }

@@ -76,6 +76,26 @@ describe('simulator: identity platform', () => {
     assert.notEqual(me.status, 401);
   });
 
+  it('POST token with client_info=1 answers client_info (base64url {uid, utid}); without it, none', async () => {
+    // "Microsoft identity platform and OAuth 2.0 authorization code flow": MSAL sends client_info=1 and keys its cache on uid.utid.
+    const verifier = 'w'.repeat(50);
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const res = await authorize({ scope: 'openid offline_access Mail.Read', code_challenge: challenge, code_challenge_method: 'S256', nonce: 'n-1' });
+    const code = new URL(res.headers.location as string).searchParams.get('code') as string;
+    const tok = await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_info: '1' });
+    assert.equal(tok.status, 200);
+    assert.deepEqual(JSON.parse(Buffer.from(tok.data.client_info, 'base64url').toString()), { uid: sim().state.defaultUser.id, utid: sim().state.tenantId });
+    const claims = JSON.parse(Buffer.from((tok.data.id_token as string).split('.')[1], 'base64url').toString());
+    assert.equal(claims.nonce, 'n-1');
+    assert.equal(claims.oid, sim().state.defaultUser.id);
+    assert.equal(claims.tid, sim().state.tenantId);
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tok.data.refresh_token, client_info: '1' });
+    assert.ok(refreshed.data.client_info);
+    const plain = await token({ grant_type: 'refresh_token', refresh_token: refreshed.data.refresh_token });
+    assert.equal(plain.status, 200);
+    assert.equal(plain.data.client_info, undefined);
+  });
+
   it('POST token redeeming a code twice answers invalid_grant AADSTS54005', async () => {
     const { code, verifier } = await signIn();
     const again = await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });
