@@ -74,6 +74,11 @@ export interface DeltaView<T> {
   inRange?(entry: Entry<T>): boolean;
   present(entry: Entry<T>, select: string[] | undefined): Record<string, unknown>;
   removed(entry: Entry<T>): Record<string, unknown>;
+  /**
+   * calendarView: the items one stored object stands for in this round, replacing `inRange`/`present`/`removed`
+   * (a series master: its occurrences in the window; a cancelled occurrence: nothing). `initial`: the first round.
+   */
+  expand?(entry: Entry<T>, initial: boolean): Array<Record<string, unknown>>;
 }
 
 export interface DeltaPage {
@@ -99,6 +104,17 @@ export function deltaPage<T>(view: DeltaView<T>, token: DeltaToken, pageSize: nu
     if (entry.seq > token.h) break;
     if (token.t !== undefined && entry.changedAt < token.t) continue;
     if (!view.inScope(entry, token)) continue;
+    if (view.expand) {
+      const items = view.expand(entry, initial);
+      if (items.length === 0) continue;
+      if (value.length >= pageSize) {
+        more = true;
+        break;
+      }
+      value.push(...items); // a series' occurrences stay on one page
+      lastSeq = entry.seq;
+      continue;
+    }
     const inRange = view.inRange ? view.inRange(entry) : true;
     if (initial && (entry.deleted || !inRange)) continue;
     if (value.length >= pageSize) {
