@@ -17,6 +17,7 @@ import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
 import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
+import { calendarViewStart, isCalendarView, pollCalendarView, type CalendarViewState } from './calendar-view';
 
 export interface DeltaCursor {
   mode: 'delta';
@@ -31,6 +32,8 @@ export interface DeltaCursor {
    * after the newest `syncedAt`, so a handful at most.
    */
   createdSince?: Array<[string, number]>;
+  /** calendarView resources: the window and what is in it (`calendar-view.ts`). */
+  calendar?: CalendarViewState;
 }
 
 export interface RoundResult<C> {
@@ -102,7 +105,9 @@ function versionOf(item: Record<string, unknown>, updated: number | undefined): 
  * (`surelyAtOrAfter`; README "Delta engine"). Without `from`, nothing is emitted.
  */
 export async function startDelta(ctx: EngineContext, resource: ResourceConfig, from?: number): Promise<RoundResult<DeltaCursor>> {
-  const { items, deltaLink, requests } = await walk(ctx, resource, initialDeltaUrl(resource, ctx.pollStart));
+  const url = initialDeltaUrl(resource, ctx.pollStart);
+  const { items, deltaLink, requests } = await walk(ctx, resource, url);
+  const calendar = calendarViewStart(resource, url, items);
   const roundStart = roundStartOnGraphClock(ctx);
   const read = new Map<string, number>();
   const events: Ms365Event[] = [];
@@ -116,7 +121,8 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig, f
     const eventType: EventType = created !== undefined && surelyAtOrAfter(created, from) ? 'CREATED' : 'UPDATED';
     events.push(makeEvent(resource, ctx, item, id, eventType, changed, versionOf(item, updated)));
   }
-  return { events, cursor: nextCursor(roundStart, deltaLink, read), requests };
+  const cursor = nextCursor(roundStart, deltaLink, read);
+  return { events, cursor: calendar ? { ...cursor, calendar } : cursor, requests };
 }
 
 /**
@@ -162,6 +168,7 @@ function nextCursor(syncedAt: number, deltaLink: string, read: Map<string, numbe
 
 /** One round from `cursor`. */
 export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cursor: DeltaCursor): Promise<RoundResult<DeltaCursor>> {
+  if (isCalendarView(resource.url)) return pollCalendarView(ctx, resource, cursor, { walk, toEvents, nextCursor, initialDeltaUrl });
   try {
     const { items, deltaLink, requests } = await walk(ctx, resource, cursor.deltaLink);
     const roundStart = roundStartOnGraphClock(ctx);
