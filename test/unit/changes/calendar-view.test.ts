@@ -125,6 +125,23 @@ describe('calendarView delta engine (against the simulator)', function () {
     assert.ok(JSON.stringify(idle.cursor).length < 2000, 'the cursor stays small');
   });
 
+  it('410 on the deltaLink: a fresh window, emitting only what changed since the last poll (a series once)', async () => {
+    const cal = calendar();
+    const quiet = weekly('Quiet series');
+    const busy = weekly('Busy series');
+    store().createEvent(user(), { subject: 'unchanged', start: iso(now() + 4 * DAY) });
+    const start = await round(cal, undefined);
+    const fresh = store().createEvent(user(), { subject: 'in the gap', start: iso(now() + 5 * DAY) });
+    store().updateEvent(user(), busy.id!, { subject: 'Busy series, edited in the gap' });
+    sim().state.graph.faults.add({ kind: 'deltaGone', count: 1 });
+    const resynced = await round(cal, start.cursor);
+    assert.equal(resynced.resynced, true);
+    assert.deepEqual(summary(resynced.events).sort(), [[busy.id, 'UPDATED'], [fresh.id, 'CREATED']].sort());
+    assert.ok(!summary(resynced.events).some(([id]) => id === quiet.id));
+    const idle = await round(cal, resynced.cursor);
+    assert.deepEqual([idle.events.length, idle.requests], [0, 1]);
+  });
+
   it('a window given in the URL is kept as given (not moved)', async () => {
     const s = iso(now() - 10 * DAY);
     const e = iso(now() + 100 * DAY);
