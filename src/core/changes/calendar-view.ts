@@ -145,7 +145,8 @@ function windowOf(url: string): { start: number; end: number } {
 async function getEvent(ctx: EngineContext, resource: ResourceConfig, id: string): Promise<Item | undefined> {
   const base = resource.url.replace(/\?.*$/, '').replace(/\/(calendars\/[^/]+\/|calendar\/)?calendarView\/delta$/i, '');
   try {
-    return await ctx.graph.get<Item>(`${base}/events/${encodeURIComponent(id)}`, undefined, ctx.signal);
+    const { '@odata.context': _context, ...event } = await ctx.graph.get<Item>(`${base}/events/${encodeURIComponent(id)}`, undefined, ctx.signal);
+    return { '@odata.type': '#microsoft.graph.event', ...event }; // as a delta page gives it
   } catch (err) {
     if (err instanceof GraphError && err.status === 404) return undefined;
     throw err;
@@ -195,25 +196,24 @@ async function rewriteChanges(ctx: EngineContext, resource: ResourceConfig, item
     else if (item.type === 'seriesMaster') touch(id).master = item;
     else out.set(id, item);
   }
-  let requests = 0;
-  for (const id of toCheck) {
-    requests += 1;
-    const current = await getEvent(ctx, resource, id);
+  // The checks run side by side (the Graph client bounds the concurrency per mailbox).
+  const checked = await Promise.all(toCheck.map((id) => getEvent(ctx, resource, id)));
+  toCheck.forEach((id, i) => {
+    const current = checked[i];
     known.singles.delete(hash(id));
     if (!current) out.set(id, deletedItem(id));
-    else if (modifiedSince(resource, current, since)) out.set(id, current); // moved out of the window
-  }
-  for (const [seriesId, t] of touched) {
-    let master = t.master;
-    if (!master) {
-      requests += 1;
-      master = await getEvent(ctx, resource, seriesId);
-    }
+    else if (modifiedSince(resource, current, since)) out.set(id, current); // it left the window
+  });
+  const series = [...touched];
+  const masters = await Promise.all(series.map(([seriesId, t]) => t.master ?? getEvent(ctx, resource, seriesId)));
+  series.forEach(([seriesId, t], i) => {
+    const master = masters[i];
     if (!master) {
       known.removeSeries(seriesId);
       out.set(seriesId, deletedItem(seriesId));
     } else if (t.stubs || t.master || modifiedSince(resource, master, since)) out.set(seriesId, master);
-  }
+  });
+  const requests = toCheck.length + series.filter(([, t]) => !t.master).length;
   return { items: out, membership: known, requests };
 }
 
@@ -236,16 +236,13 @@ async function rewriteEnumeration(ctx: EngineContext, resource: ResourceConfig, 
       if (!covered?.series.has(id)) series.set(id, item);
     } else if (!wasKnown && modifiedSince(resource, item, since)) out.set(id, item);
   }
-  let requests = 0;
-  for (const [seriesId, returned] of series) {
-    let master = returned;
-    if (!master) {
-      requests += 1;
-      master = await getEvent(ctx, resource, seriesId);
-    }
+  const pending = [...series];
+  const masters = await Promise.all(pending.map(([seriesId, returned]) => returned ?? getEvent(ctx, resource, seriesId)));
+  pending.forEach(([seriesId], i) => {
+    const master = masters[i];
     if (master && modifiedSince(resource, master, since)) out.set(seriesId, master);
-  }
-  return { items: out, membership, requests };
+  });
+  return { items: out, membership, requests: pending.filter(([, returned]) => !returned).length };
 }
 
 /** The calendar state after the silent first enumeration of `url`. */

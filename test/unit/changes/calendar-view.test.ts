@@ -142,6 +142,23 @@ describe('calendarView delta engine (against the simulator)', function () {
     assert.deepEqual([idle.events.length, idle.requests], [0, 1]);
   });
 
+  it('a cursor saved before calendar tracking (no window state) carries on: changes once, nothing invented', async () => {
+    const cal = calendar();
+    const series = weekly('Old cursor series');
+    const kept = store().createEvent(user(), { subject: 'kept', start: iso(now() + 3 * DAY) });
+    const start = await round(cal, undefined);
+    const { calendar: _dropped, ...oldCursor } = start.cursor as DeltaCursor;
+    store().updateEvent(user(), series.id!, { subject: 'edited' });
+    const doomed = store().createEvent(user(), { subject: 'doomed', start: iso(now() + 4 * DAY) });
+    const first = await round(cal, oldCursor);
+    assert.deepEqual(summary(first.events).sort(), [[doomed.id, 'CREATED'], [series.id, 'UPDATED']].sort());
+    assert.ok((first.cursor as DeltaCursor).calendar, 'the window state is built');
+    store().deleteEvent(user(), doomed.id!);
+    store().updateEvent(user(), kept.id!, { subject: 'kept, edited' });
+    const second = await round(cal, first.cursor);
+    assert.deepEqual(summary(second.events).sort(), [[doomed.id, 'DELETED'], [kept.id, 'UPDATED']].sort());
+  });
+
   it('a window given in the URL is kept as given (not moved)', async () => {
     const s = iso(now() - 10 * DAY);
     const e = iso(now() + 100 * DAY);
