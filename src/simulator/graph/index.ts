@@ -3,8 +3,9 @@
  * Under `/me` (delegated tokens only) and `/users/{id|userPrincipalName}` (delegated: the signed-in user only):
  * - `GET` user; messages `/messages`, `/messages/{id}`, `/mailFolders`, `/mailFolders/{id|wellKnownName}`,
  *   `/mailFolders/{id}/messages`, `/mailFolders/{id}/messages/delta` (also `mailFolders('Inbox')` forms);
- * - events `/events`, `/events/{id}`, `/calendar`, `/calendar/events`, `/calendarView?startDateTime&endDateTime`,
- *   `/calendarView/delta`; contacts `/contacts`, `/contacts/{id}`, `/contacts/delta` (also under
+ * - events `/events`, `/events/{id}` (occurrence ids too), `/calendar`, `/calendar/events`,
+ *   `/calendarView?startDateTime&endDateTime` (series expanded), `/calendarView/delta` (occurrence stubs, §11.2;
+ *   `/events/delta` refused); contacts `/contacts`, `/contacts/{id}`, `/contacts/delta` (also under
  *   `/contactFolders/{id}/`);
  * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
  *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, `delta(token='...')`); per the user's
