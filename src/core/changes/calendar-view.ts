@@ -245,12 +245,27 @@ async function rewriteEnumeration(ctx: EngineContext, resource: ResourceConfig, 
   return { items: out, membership, requests: pending.filter(([, returned]) => !returned).length };
 }
 
-/** The calendar state after the silent first enumeration of `url`. */
-export function calendarViewStart(resource: ResourceConfig, url: string, items: Items): CalendarViewState | undefined {
+/**
+ * After the first enumeration of `url`: the calendar state and, when `since` is given, the items to report as changed
+ * since then (single instances and exceptions modified since, series whose master was, one item per series);
+ * without `since` nothing is reported (a silent starting point). Undefined for other resources.
+ */
+export async function calendarViewStart(
+  ctx: EngineContext,
+  resource: ResourceConfig,
+  url: string,
+  items: Items,
+  since?: number,
+): Promise<{ state: CalendarViewState; items: Items; requests: number } | undefined> {
   if (!isCalendarView(resource.url)) return undefined;
-  const membership = new Membership();
-  for (const [id, item] of items) if (!isRemoved(item)) membership.note(id, item);
-  return membership.state({ ...windowOf(url), rolling: !/[?&]startDateTime=/i.test(resource.url) });
+  const window = { ...windowOf(url), rolling: !/[?&]startDateTime=/i.test(resource.url) };
+  if (since === undefined) {
+    const membership = new Membership();
+    for (const [id, item] of items) if (!isRemoved(item)) membership.note(id, item);
+    return { state: membership.state(window), items: new Map(), requests: 0 };
+  }
+  const first = await rewriteEnumeration(ctx, resource, items, undefined, since);
+  return { state: first.membership.state(window), items: first.items, requests: first.requests };
 }
 
 /** One round of a calendarView resource: changes from the deltaLink, the window moved when due, 410 resynced. */

@@ -11,7 +11,9 @@
  *   the objects of that second already read are remembered (`createdSince`), so nothing is CREATED twice.
  * - 410 Gone (expired token): resync from `Location` (or a fresh enumeration), emitting only objects modified since
  *   the last round, so the flow is not flooded with old items. Deletions during the gap cannot be seen (documented).
- * State: the deltaLink and the time of the last round, a few hundred bytes whatever the mailbox size.
+ * - calendarView: series, the frozen window and its moves are handled by `calendar-view.ts` (§11.2).
+ * State: the deltaLink and the time of the last round, a few hundred bytes whatever the mailbox size (calendarView:
+ * plus 8 bytes per event or occurrence in the window).
  */
 import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
@@ -106,8 +108,12 @@ function versionOf(item: Record<string, unknown>, updated: number | undefined): 
  */
 export async function startDelta(ctx: EngineContext, resource: ResourceConfig, from?: number): Promise<RoundResult<DeltaCursor>> {
   const url = initialDeltaUrl(resource, ctx.pollStart);
-  const { items, deltaLink, requests } = await walk(ctx, resource, url);
-  const calendar = calendarViewStart(resource, url, items);
+  const walked = await walk(ctx, resource, url);
+  // calendarView: what changed after `from`, one item per series (its master), and what is in the window.
+  const calendar = await calendarViewStart(ctx, resource, url, walked.items, from);
+  const items = calendar ? calendar.items : walked.items;
+  const { deltaLink } = walked;
+  const requests = walked.requests + (calendar?.requests ?? 0);
   const roundStart = roundStartOnGraphClock(ctx);
   const read = new Map<string, number>();
   const events: Ms365Event[] = [];
@@ -122,7 +128,7 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig, f
     events.push(makeEvent(resource, ctx, item, id, eventType, changed, versionOf(item, updated)));
   }
   const cursor = nextCursor(roundStart, deltaLink, read);
-  return { events, cursor: calendar ? { ...cursor, calendar } : cursor, requests };
+  return { events, cursor: calendar ? { ...cursor, calendar: calendar.state } : cursor, requests };
 }
 
 /**

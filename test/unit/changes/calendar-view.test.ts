@@ -9,6 +9,9 @@ import { simGraphClient, useSimulator } from '../../support/simulator';
 import type { GraphClient } from '../../../src/core/graph/client';
 import { pollResource, type PollerCursor, type EngineContext, type DeltaCursor } from '../../../src/core/changes';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
+import { calendarViewStart } from '../../../src/core/changes/calendar-view';
+import { initialDeltaUrl } from '../../../src/core/changes/delta-engine';
+import { pages } from '../../../src/core/changes/shared';
 
 const DAY = 86_400_000;
 
@@ -157,6 +160,27 @@ describe('calendarView delta engine (against the simulator)', function () {
     store().updateEvent(user(), kept.id!, { subject: 'kept, edited' });
     const second = await round(cal, first.cursor);
     assert.deepEqual(summary(second.events).sort(), [[doomed.id, 'DELETED'], [kept.id, 'UPDATED']].sort());
+  });
+
+  it('calendarViewStart with a starting point: only what changed since, one item per series', async () => {
+    const cal = calendar();
+    weekly('Before');
+    store().createEvent(user(), { subject: 'before', start: iso(now() + 2 * DAY) });
+    sim().state.clock.advance(5000);
+    const since = now();
+    sim().state.clock.advance(1000);
+    const series = weekly('After');
+    const single = store().createEvent(user(), { subject: 'after', start: iso(now() + 3 * DAY) });
+    const ctx: EngineContext = { graph, elementKey: 'office365', instanceName: 'test', pollStart: now() };
+    const url = initialDeltaUrl(cal, now());
+    const items = new Map<string, Record<string, unknown>>();
+    for await (const page of pages(ctx, url)) for (const item of page.value ?? []) items.set(String(item.id), item);
+    const first = await calendarViewStart(ctx, cal, url, items, since);
+    assert.deepEqual([...first!.items.keys()].sort(), [series.id, single.id].sort());
+    assert.equal(first!.requests, 2, 'one read of each series master');
+    assert.equal(first!.state.rolling, true);
+    const silent = await calendarViewStart(ctx, cal, url, items);
+    assert.deepEqual([silent!.items.size, silent!.requests], [0, 0]);
   });
 
   it('a window given in the URL is kept as given (not moved)', async () => {
