@@ -40,6 +40,30 @@ describe('simulated Graph: calendars and recurring series', () => {
     assert.equal(new Set(items.map((i) => i.id)).size, 4);
   });
 
+  it('pages hold at most odata.maxpagesize items, also inside a series (the next page resumes there)', async () => {
+    store().createEvent(user(), { subject: 'single', start: '2026-12-03T09:00:00Z', end: '2026-12-03T10:00:00Z' });
+    const master = weekly();
+    const daily = store().createEvent(user(), { subject: 'Daily', start: '2026-12-20T08:00:00Z', end: '2026-12-20T08:15:00Z', recurrence: { type: 'daily', numberOfOccurrences: 3 } });
+    const sizes: number[] = [];
+    let next: string | undefined = view;
+    const ids: unknown[] = [];
+    while (next) {
+      const res = await get(sim(), token, next, { Prefer: 'odata.maxpagesize=3' });
+      sizes.push((res.data.value as Json[]).length);
+      ids.push(...(res.data.value as Json[]).map((i) => i.id));
+      next = res.data['@odata.nextLink'] as string | undefined;
+    }
+    assert.ok(sizes.every((n) => n <= 3), JSON.stringify(sizes));
+    assert.equal(ids.length, 1 + 4 + 3);
+    assert.equal(new Set(ids).size, 8);
+    store().updateEvent(user(), master.id!, { subject: 'edited' });
+    store().updateEvent(user(), daily.id!, { subject: 'edited too' });
+    const { items, deltaLink } = await deltaRound(sim(), token, view);
+    const changed = await deltaRound(sim(), token, deltaLink, { Prefer: 'odata.maxpagesize=3' });
+    assert.deepEqual(changed.items, [], 'nothing changed since');
+    assert.equal(items.length, 8);
+  });
+
   it('calendarSeriesMaster switch (control API): the master comes in full beside its occurrences', async () => {
     const put = await axios.put(`${sim().controlUrl}/graph/options`, { calendarSeriesMaster: true });
     assert.equal(put.data.calendarSeriesMaster, true);
