@@ -145,8 +145,7 @@ function windowOf(url: string): { start: number; end: number } {
 async function getEvent(ctx: EngineContext, resource: ResourceConfig, id: string): Promise<Item | undefined> {
   const base = resource.url.replace(/\?.*$/, '').replace(/\/(calendars\/[^/]+\/|calendar\/)?calendarView\/delta$/i, '');
   try {
-    const { '@odata.context': _context, ...event } = await ctx.graph.get<Item>(`${base}/events/${encodeURIComponent(id)}`, undefined, ctx.signal);
-    return { '@odata.type': '#microsoft.graph.event', ...event }; // as a delta page gives it
+    return await ctx.graph.get<Item>(`${base}/events/${encodeURIComponent(id)}`, undefined, ctx.signal);
   } catch (err) {
     if (err instanceof GraphError && err.status === 404) return undefined;
     throw err;
