@@ -12,7 +12,9 @@
  * - `DELETE /_sim/users/{user}/messages/{id}`       → 204
  * - `POST   /_sim/users/{user}/messages/{id}/move`  `{destinationId}` (folder id or well-known name) → 201 the moved
  *           message, which has a NEW id (as Outlook: deleted in the source folder, created in the destination)
- * - `POST|PATCH|DELETE /_sim/users/{user}/events[/{id}]`     `{subject, body, start, end, location, isAllDay, attendees, isCancelled}`
+ * - `POST|PATCH|DELETE /_sim/users/{user}/events[/{id}]`     `{subject, body, start, end, location, isAllDay, attendees, isCancelled}`;
+ *           POST also `recurrence: {type: "daily"|"weekly", interval?, daysOfWeek?, endDate? | numberOfOccurrences?}`
+ *           (a series master); PATCH/DELETE on an occurrence id edit it into an exception / cancel it
  * - `POST|PATCH|DELETE /_sim/users/{user}/contacts[/{id}]`   `{displayName, givenName, surname, emailAddresses, ...}`
  * - `POST|PATCH|DELETE /_sim/users/{user}/drive/items[/{id}]` `{name, parentId?, folder?: true, content?, mimeType?}`
  *   (each POST also takes `count` for a bulk create of identical objects → 201 `{created: n}`)
@@ -26,7 +28,8 @@
  * - `POST   /_sim/signing-keys/rotate` `{keepOldSeconds?}` (default 86400): the identity platform signs with a new key
  *           from now on, the old one stays in the published key set that long (simulated clock) → 200 `{kid}`
  * - `PUT    /_sim/graph/options` `{driveDeltaLinkStyle: "query"|"function"}`: drive deltaLinks as `delta?token=` (default)
- *           or `delta(token='...')` (§5: both exist) → 200 the options
+ *           or `delta(token='...')` (§5: both exist); `{calendarSeriesMaster: boolean}`: calendarView delta returns
+ *           series masters too (default false, §11.2) → 200 the options
  * Clock and log:
  * - `POST   /_sim/clock` `{advanceMs: n}` or `{set: iso}`, either with `frozen?: boolean` (or `{frozen}` alone): `true` pins
  *           the clock (it stops running, `advanceMs`/`set` move it), `false` lets it run again → 200 `{now, frozen}`;
@@ -40,6 +43,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { SimState } from './state';
 import { UnknownObjectError } from './graph/store';
+import { parseRecurrenceInput } from './graph/calendar';
 import type { FaultSpec } from './graph/faults';
 import { identityOf } from './identity';
 import { rotateSigningKey } from './jwt';
@@ -158,8 +162,15 @@ export function registerControl(app: Express, state: SimState): void {
 
   // events
   router.post('/users/:user/events', handle((req, res) => {
-    const { count, ...input } = fields<Record<string, unknown>>(req.body, EVENT, { count: 'number' });
+    const { count, ...input } = fields<Record<string, unknown>>(req.body, EVENT, { count: 'number', recurrence: 'object' });
     const id = userId(req);
+    if (input.recurrence !== undefined) {
+      try {
+        input.recurrence = parseRecurrenceInput(input.recurrence);
+      } catch (err) {
+        throw new ControlError(400, (err as Error).message);
+      }
+    }
     if (count === undefined) {
       res.status(201).json(store.createEvent(id, input));
       return;
@@ -230,12 +241,13 @@ export function registerControl(app: Express, state: SimState): void {
     res.status(201).json({ value: state.graph.faults.list() });
   }));
   router.put('/graph/options', handle((req, res) => {
-    const body = fields<{ driveDeltaLinkStyle?: string }>(req.body, { driveDeltaLinkStyle: 'string' });
+    const body = fields<{ driveDeltaLinkStyle?: string; calendarSeriesMaster?: boolean }>(req.body, { driveDeltaLinkStyle: 'string', calendarSeriesMaster: 'boolean' });
+    if (body.calendarSeriesMaster !== undefined) state.graph.calendarSeriesMaster = body.calendarSeriesMaster;
     if (body.driveDeltaLinkStyle !== undefined) {
       if (body.driveDeltaLinkStyle !== 'query' && body.driveDeltaLinkStyle !== 'function') throw new ControlError(400, "Field 'driveDeltaLinkStyle' must be 'query' or 'function'.");
       state.graph.driveDeltaLinkStyle = body.driveDeltaLinkStyle;
     }
-    res.json({ driveDeltaLinkStyle: state.graph.driveDeltaLinkStyle });
+    res.json({ driveDeltaLinkStyle: state.graph.driveDeltaLinkStyle, calendarSeriesMaster: state.graph.calendarSeriesMaster });
   }));
   router.get('/faults', (_req, res) => {
     res.json({ value: state.graph.faults.list(), concurrencyLimit: state.graph.faults.concurrencyLimit });

@@ -11,12 +11,15 @@
  *   the objects of that second already read are remembered (`createdSince`), so nothing is CREATED twice.
  * - 410 Gone (expired token): resync from `Location` (or a fresh enumeration), emitting only objects modified since
  *   the last round, so the flow is not flooded with old items. Deletions during the gap cannot be seen (documented).
- * State: the deltaLink and the time of the last round, a few hundred bytes whatever the mailbox size.
+ * - calendarView: series, the frozen window and its moves are handled by `calendar-view.ts` (§11.2).
+ * State: the deltaLink and the time of the last round, a few hundred bytes whatever the mailbox size (calendarView:
+ * plus 8 bytes per event or occurrence in the window).
  */
 import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
 import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
+import { calendarViewStart, isCalendarView, pollCalendarView, type CalendarViewState } from './calendar-view';
 
 export interface DeltaCursor {
   mode: 'delta';
@@ -31,6 +34,8 @@ export interface DeltaCursor {
    * after the newest `syncedAt`, so a handful at most.
    */
   createdSince?: Array<[string, number]>;
+  /** calendarView resources: the window and what is in it (`calendar-view.ts`). */
+  calendar?: CalendarViewState;
 }
 
 export interface RoundResult<C> {
@@ -102,7 +107,13 @@ function versionOf(item: Record<string, unknown>, updated: number | undefined): 
  * (`surelyAtOrAfter`; README "Delta engine"). Without `from`, nothing is emitted.
  */
 export async function startDelta(ctx: EngineContext, resource: ResourceConfig, from?: number): Promise<RoundResult<DeltaCursor>> {
-  const { items, deltaLink, requests } = await walk(ctx, resource, initialDeltaUrl(resource, ctx.pollStart));
+  const url = initialDeltaUrl(resource, ctx.pollStart);
+  const walked = await walk(ctx, resource, url);
+  // calendarView: what changed after `from`, one item per series (its master), and what is in the window.
+  const calendar = await calendarViewStart(ctx, resource, url, walked.items, from);
+  const items = calendar ? calendar.items : walked.items;
+  const { deltaLink } = walked;
+  const requests = walked.requests + (calendar?.requests ?? 0);
   const roundStart = roundStartOnGraphClock(ctx);
   const read = new Map<string, number>();
   const events: Ms365Event[] = [];
@@ -116,7 +127,8 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig, f
     const eventType: EventType = created !== undefined && surelyAtOrAfter(created, from) ? 'CREATED' : 'UPDATED';
     events.push(makeEvent(resource, ctx, item, id, eventType, changed, versionOf(item, updated)));
   }
-  return { events, cursor: nextCursor(roundStart, deltaLink, read), requests };
+  const cursor = nextCursor(roundStart, deltaLink, read);
+  return { events, cursor: calendar ? { ...cursor, calendar: calendar.state } : cursor, requests };
 }
 
 /**
@@ -162,6 +174,7 @@ function nextCursor(syncedAt: number, deltaLink: string, read: Map<string, numbe
 
 /** One round from `cursor`. */
 export async function pollDelta(ctx: EngineContext, resource: ResourceConfig, cursor: DeltaCursor): Promise<RoundResult<DeltaCursor>> {
+  if (isCalendarView(resource.url)) return pollCalendarView(ctx, resource, cursor, { walk, toEvents, nextCursor, initialDeltaUrl });
   try {
     const { items, deltaLink, requests } = await walk(ctx, resource, cursor.deltaLink);
     const roundStart = roundStartOnGraphClock(ctx);

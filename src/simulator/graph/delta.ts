@@ -29,6 +29,9 @@ export interface DeltaToken {
   sel?: string;
   /** `$filter` of the original query (messages: `receivedDateTime ge|gt <date>` only, §5). */
   f?: string;
+  /** calendarView: the page ended inside the expansion of the object with this sequence number, after `o` items. */
+  oi?: number;
+  o?: number;
   /** Page size of the original query. */
   ps?: number;
   /** Store generation the token belongs to (a token from before `POST /_sim/reset` is stale: 410). */
@@ -74,6 +77,11 @@ export interface DeltaView<T> {
   inRange?(entry: Entry<T>): boolean;
   present(entry: Entry<T>, select: string[] | undefined): Record<string, unknown>;
   removed(entry: Entry<T>): Record<string, unknown>;
+  /**
+   * calendarView: the items one stored object stands for in this round, replacing `inRange`/`present`/`removed`
+   * (a series master: its occurrences in the window; a cancelled occurrence: nothing). `initial`: the first round.
+   */
+  expand?(entry: Entry<T>, initial: boolean): Array<Record<string, unknown>>;
 }
 
 export interface DeltaPage {
@@ -99,6 +107,26 @@ export function deltaPage<T>(view: DeltaView<T>, token: DeltaToken, pageSize: nu
     if (entry.seq > token.h) break;
     if (token.t !== undefined && entry.changedAt < token.t) continue;
     if (!view.inScope(entry, token)) continue;
+    if (view.expand) {
+      // One object may stand for many items (a series' occurrences): pages still hold at most `pageSize` items, and
+      // the next page resumes inside the expansion.
+      let items = view.expand(entry, initial);
+      if (token.oi === entry.seq) items = items.slice(token.o ?? 0);
+      if (items.length === 0) continue;
+      const room = pageSize - value.length;
+      if (room <= 0) {
+        more = true;
+        break;
+      }
+      value.push(...items.slice(0, room));
+      if (items.length > room) {
+        const done = room + (token.oi === entry.seq ? token.o ?? 0 : 0);
+        const { oi: _oi, o: _o, ...rest } = token;
+        return { value, next: { ...rest, a: entry.seq - 1, oi: entry.seq, o: done } };
+      }
+      lastSeq = entry.seq;
+      continue;
+    }
     const inRange = view.inRange ? view.inRange(entry) : true;
     if (initial && (entry.deleted || !inRange)) continue;
     if (value.length >= pageSize) {
@@ -108,7 +136,10 @@ export function deltaPage<T>(view: DeltaView<T>, token: DeltaToken, pageSize: nu
     value.push(entry.deleted || !inRange ? view.removed(entry) : view.present(entry, select));
     lastSeq = entry.seq;
   }
-  if (more) return { value, next: { ...token, a: lastSeq } };
-  const { a: _a, t: _t, ...rest } = token;
+  if (more) {
+    const { oi: _oi, o: _o, ...rest } = token;
+    return { value, next: { ...rest, a: lastSeq } };
+  }
+  const { a: _a, t: _t, oi: _oi, o: _o, ...rest } = token;
   return { value, delta: { ...rest, b: token.h, a: token.h, h: token.h } };
 }

@@ -15,6 +15,12 @@ export class GraphState {
   readonly inFlight = new Map<string, number>();
   /** Drive deltaLinks as `delta?token=...` (default) or `delta(token='...')`; both forms are accepted (§5). */
   driveDeltaLinkStyle: 'query' | 'function' = 'query';
+  /**
+   * calendarView delta also returns a series' master (full event, `type: "seriesMaster"`) beside its occurrences.
+   * Contested (`reference/graph.md` §11.2): a Microsoft engineer said no (2018), later sync code sees one. Default
+   * false, the harsher choice: a client must fetch the master by `seriesMasterId` itself.
+   */
+  calendarSeriesMaster = false;
 
   constructor(state: SimState) {
     this.store = new ObjectStore(state);
@@ -26,5 +32,6 @@ export class GraphState {
     this.faults.clear();
     this.requests.clear();
     this.driveDeltaLinkStyle = 'query';
+    this.calendarSeriesMaster = false;
   }
 }

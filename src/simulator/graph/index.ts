@@ -3,8 +3,9 @@
  * Under `/me` (delegated tokens only) and `/users/{id|userPrincipalName}` (delegated: the signed-in user only):
  * - `GET` user; messages `/messages`, `/messages/{id}`, `/mailFolders`, `/mailFolders/{id|wellKnownName}`,
  *   `/mailFolders/{id}/messages`, `/mailFolders/{id}/messages/delta` (also `mailFolders('Inbox')` forms);
- * - events `/events`, `/events/{id}`, `/calendar`, `/calendar/events`, `/calendarView?startDateTime&endDateTime`,
- *   `/calendarView/delta`; contacts `/contacts`, `/contacts/{id}`, `/contacts/delta` (also under
+ * - events `/events`, `/events/{id}` (occurrence ids too), `/calendar`, `/calendar/events`,
+ *   `/calendarView?startDateTime&endDateTime` (series expanded), `/calendarView/delta` (occurrence stubs, §11.2;
+ *   `/events/delta` refused); contacts `/contacts`, `/contacts/{id}`, `/contacts/delta` (also under
  *   `/contactFolders/{id}/`);
  * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
  *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, `delta(token='...')`); per the user's
@@ -22,7 +23,7 @@ import type { Entry } from './collection';
 import { badRequest, driveNotFound, graphErrorBody, outlookNotFound, SimGraphError } from './errors';
 import { checkInefficientFilter, intOption, matches, parseFilter, parseOrderBy, parseSelect, preferredPageSize, project, sortBy, type FilterNode, type OrderBy } from './query';
 import { decodeDeltaToken, deltaPage, encodeDeltaToken, newRound, StaleDeltaTokenError, type DeltaToken, type DeltaView } from './delta';
-import { eventTimeMs, type SimEvent } from './calendar';
+import { eventTimeMs, occurrenceEvent, occurrenceId, occurrenceStarts, occurrenceStub, type SimEvent } from './calendar';
 import { deletedDriveItem, publicDriveItem, type SimDriveItem } from './drive';
 import type { SimMessage } from './mail';
 import type { SimContact } from './contacts';
@@ -288,6 +289,9 @@ function mustFolder(ctx: Ctx, nameOrId: string): string {
   return folder.id;
 }
 
+/** The longest calendarView window Graph serves: 1825 days (`reference/graph.md` §11.2, obs). */
+const MAX_WINDOW_DAYS = 1825;
+
 function windowParams(ctx: Ctx): { s: string; e: string } {
   const s = ctx.query.get('startdatetime');
   const e = ctx.query.get('enddatetime');
@@ -297,6 +301,10 @@ function windowParams(ctx: Ctx): { s: string; e: string } {
   if (Number.isNaN(Date.parse(s)) || Number.isNaN(Date.parse(e))) {
     throw new SimGraphError(400, 'ErrorInvalidParameter', `The value '${Number.isNaN(Date.parse(s)) ? s : e}' of parameter 'StartDateTime' or 'EndDateTime' is invalid.`);
   }
+  // "List calendarView" / "event: delta": a span over five years is refused (obs; the harsher reading applies it to both).
+  if (Date.parse(e) - Date.parse(s) > MAX_WINDOW_DAYS * 86_400_000) {
+    throw new SimGraphError(400, 'ErrorInvalidRequest', `The time span between StartDateTime and EndDateTime cannot exceed ${MAX_WINDOW_DAYS} days.`);
+  }
   return { s, e };
 }
 
@@ -304,14 +312,62 @@ function overlaps(event: SimEvent, s: string, e: string): boolean {
   return eventTimeMs(event.start) < Date.parse(e) && eventTimeMs(event.end) > Date.parse(s);
 }
 
+const EVENT_TYPE = '#microsoft.graph.event';
+const eventRemoved = (id: string): Record<string, unknown> => ({ '@odata.type': EVENT_TYPE, id, '@removed': { reason: 'deleted' } });
+
+/** Starts of a series' occurrences in the window that are neither cancelled nor deleted. */
+function liveStarts(ctx: Ctx, master: Entry<SimEvent>, s: number, e: number): number[] {
+  const cancelled = ctx.data.cancelledOccurrences.get(master.id);
+  return occurrenceStarts(master.obj, s, e).filter((t) => !cancelled?.has(t));
+}
+
+/**
+ * calendarView delta as Graph serves it ("event: delta", "Get incremental changes to events in a calendar view",
+ * `reference/graph.md` §11.2): single instances and exceptions in full; a series as its occurrences in the window,
+ * each a stub (id, type, seriesMasterId, start, end), every one of them again whenever the master changes; the master
+ * itself only behind `state.graph.calendarSeriesMaster`; a cancelled or deleted occurrence: nothing. Change rounds:
+ * `@removed` (reason `deleted`) for deletions in the window and for anything added, changed or deleted outside it.
+ */
 function eventView(ctx: Ctx, window: { s: string; e: string }): DeltaView<SimEvent> {
+  const s = Date.parse(window.s);
+  const e = Date.parse(window.e);
+  const withMaster = ctx.state.graph.calendarSeriesMaster;
+  const full = (obj: SimEvent): Record<string, unknown> => ({ '@odata.type': EVENT_TYPE, ...obj });
   return {
     collection: ctx.data.events,
     inScope: () => true,
-    inRange: (entry) => overlaps(entry.obj, window.s, window.e),
-    present: (entry) => ({ '@odata.type': '#microsoft.graph.event', ...entry.obj }),
-    removed: outlookRemoved('#microsoft.graph.event'),
+    present: (entry) => full(entry.obj),
+    removed: (entry) => eventRemoved(entry.id),
+    expand: (entry, initial) => {
+      const event = entry.obj;
+      if (event.type === 'seriesMaster') {
+        const starts = liveStarts(ctx, entry, s, e);
+        if (starts.length === 0) return initial ? [] : [eventRemoved(entry.id)];
+        if (entry.deleted) return initial ? [] : [...starts.map((t) => eventRemoved(occurrenceId(entry.id, t))), ...(withMaster ? [eventRemoved(entry.id)] : [])];
+        const stubs = starts.filter((t) => !ctx.data.events.get(occurrenceId(entry.id, t))).map((t) => occurrenceStub(event, t));
+        return withMaster ? [full(event), ...stubs] : stubs;
+      }
+      if (event.type === 'exception' && entry.deleted && ctx.data.cancelledOccurrences.get(String(event.seriesMasterId))?.has(Date.parse(String(event.originalStart)))) return [];
+      const inRange = overlaps(event, window.s, window.e);
+      if (initial) return entry.deleted || !inRange ? [] : [full(event)];
+      return entry.deleted || !inRange ? [eventRemoved(entry.id)] : [full(event)];
+    },
   };
+}
+
+/** "List calendarView": single instances, exceptions and occurrences (in full) in the window; no series master. */
+function* calendarViewEntries(ctx: Ctx, window: { s: string; e: string }): IterableIterator<Entry<SimEvent>> {
+  const s = Date.parse(window.s);
+  const e = Date.parse(window.e);
+  for (const entry of ctx.data.events.live()) {
+    if (entry.obj.type !== 'seriesMaster') {
+      if (overlaps(entry.obj, window.s, window.e)) yield entry;
+      continue;
+    }
+    for (const t of liveStarts(ctx, entry, s, e)) {
+      if (!ctx.data.events.get(occurrenceId(entry.id, t))) yield { ...entry, id: occurrenceId(entry.id, t), obj: occurrenceEvent(entry.obj, t) };
+    }
+  }
 }
 
 function driveList(ctx: Ctx, parentId: string): Record<string, unknown> {
@@ -476,19 +532,23 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
       }
       if (first === 'calendar' && events[0]?.toLowerCase() !== 'events') break;
       const k = events.length - 1;
-      if (k === 0) return listPage<SimEvent>(ctx, data.events.live(), { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'events' });
+      // "List events": single instances and series masters (occurrences and exceptions only through calendarView).
+      if (k === 0) return listPage<SimEvent>(ctx, filterIter(data.events.live(), (e) => e.obj.type !== 'exception'), { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'events' });
+      if (k === 1 && events[1].toLowerCase() === 'delta') {
+        // v1.0 tracks changes of events only through calendarView (`reference/graph.md` §11.2, obs).
+        throw badRequest("Unsupported request: Change tracking is not supported against 'microsoft.graph.event'.");
+      }
       if (k === 1) {
-        const entry = data.events.get(events[1]);
-        if (!entry) throw outlookNotFound();
-        return single(ctx, rec(entry.obj), 'events');
+        const event = state.graph.store.findEvent(data.user.id, events[1]);
+        if (!event) throw outlookNotFound();
+        return single(ctx, rec(event), 'events');
       }
       break;
     }
     case 'calendarview': {
       if (n === 1) {
         const window = windowParams(ctx);
-        const entries = filterIter(data.events.live(), (e) => overlaps(e.obj, window.s, window.e));
-        return listPage<SimEvent>(ctx, entries, { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'calendarView' });
+        return listPage<SimEvent>(ctx, calendarViewEntries(ctx, window), { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'calendarView' });
       }
       if (n === 2 && second.toLowerCase() === 'delta') {
         const tokens = outlookTokens(ctx);

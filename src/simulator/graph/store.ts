@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { SimChange, SimResourceKind, SimState, SimUser } from '../state';
 import { Collection, type Entry } from './collection';
 import { buildMessage, patchMessage, WELL_KNOWN_FOLDERS, type MessageInput, type MessagePatch, type SimMailFolder, type SimMessage } from './mail';
-import { buildEvent, patchEvent, type EventInput, type EventPatch, type SimEvent } from './calendar';
+import { buildEvent, buildException, occurrenceEvent, occurrenceStarts, parseOccurrenceId, patchEvent, type EventInput, type EventPatch, type SimEvent } from './calendar';
 import { buildContact, patchContact, type ContactInput, type SimContact } from './contacts';
 import { buildDriveItem, buildRoot, touchDriveItem, type DriveItemInput, type DriveItemPatch, type DriveOwner, type SimDriveItem } from './drive';
 import { changeKey, driveId as newDriveId, driveItemId, outlookId, personalDriveId, personalDriveItemId } from './ids';
@@ -29,6 +29,8 @@ export interface UserData {
   messages: Collection<SimMessage>;
   calendarId: string;
   events: Collection<SimEvent>;
+  /** Per series master id: starts (ms) of its deleted or cancelled occurrences (delta does not report them, §11.2). */
+  cancelledOccurrences: Map<string, Set<number>>;
   contactFolderId: string;
   contacts: Collection<SimContact>;
   driveId: string;
@@ -168,17 +170,88 @@ export class ObjectStore {
     return event;
   }
 
-  updateEvent(userId: string, id: string, patch: EventPatch): SimEvent {
+  /**
+   * An event by id as "Get event" finds it: a single instance, series master or exception, or an occurrence of a
+   * series (derived from its master; undefined once deleted or cancelled).
+   */
+  findEvent(userId: string, id: string): SimEvent | undefined {
     const data = this.user(userId);
-    const entry = this.mustGet(data.events, 'event', id);
-    const event = patchEvent(entry.obj, patch, ticksIso(this.state.clock.now(), { trimZeros: true }));
-    this.write(data, data.events, 'event', 'updated', id, event, entry.scope);
-    return event;
+    const stored = data.events.get(id)?.obj;
+    if (stored) return stored;
+    const occurrence = this.occurrenceOf(data, id);
+    return occurrence ? occurrenceEvent(occurrence.master, occurrence.startMs) : undefined;
   }
 
+  /**
+   * Updates an event. A series master's change re-emits its occurrences in calendarView delta (they follow it); the
+   * first edit of an occurrence makes it an exception (its own event, same id, `type: "exception"`). Cancelling an
+   * occurrence (`isCancelled: true`) is deleting it.
+   */
+  updateEvent(userId: string, id: string, patch: EventPatch): SimEvent {
+    const data = this.user(userId);
+    const entry = data.events.get(id);
+    const nowIso = ticksIso(this.state.clock.now(), { trimZeros: true });
+    if (entry) {
+      if (patch.isCancelled === true && entry.obj.type === 'exception') {
+        this.deleteEvent(userId, id);
+        return { ...entry.obj, isCancelled: true };
+      }
+      const event = patchEvent(entry.obj, patch, nowIso);
+      this.write(data, data.events, 'event', 'updated', id, event, entry.scope);
+      return event;
+    }
+    const occurrence = this.occurrenceOf(data, id);
+    if (!occurrence) throw new UnknownObjectError('event', id);
+    if (patch.isCancelled === true) {
+      this.cancelOccurrence(data, occurrence.master.id!, occurrence.startMs);
+      return { ...occurrenceEvent(occurrence.master, occurrence.startMs), isCancelled: true };
+    }
+    const exception = buildException(occurrence.master, occurrence.startMs, patch, nowIso);
+    this.write(data, data.events, 'event', 'updated', id, exception, data.calendarId);
+    return exception;
+  }
+
+  /**
+   * Deletes an event. A series master takes its exceptions with it; one occurrence (or exception) of a series is
+   * only remembered as cancelled: calendarView delta reports nothing for it (`reference/graph.md` §11.2, obs).
+   */
   deleteEvent(userId: string, id: string): void {
     const data = this.user(userId);
-    this.remove(data, data.events, 'event', id);
+    const entry = data.events.get(id);
+    if (entry?.obj.type === 'exception' && entry.obj.seriesMasterId) {
+      this.cancelOccurrence(data, entry.obj.seriesMasterId, Date.parse(String(entry.obj.originalStart)));
+      const at = this.state.clock.now();
+      data.events.remove(id, { seq: ++this.sequence, at });
+      return;
+    }
+    if (entry) {
+      if (entry.obj.type === 'seriesMaster') {
+        const exceptions = [...data.events.live()].filter((e) => e.obj.seriesMasterId === id).map((e) => e.id);
+        for (const exceptionId of exceptions) this.remove(data, data.events, 'event', exceptionId);
+      }
+      this.remove(data, data.events, 'event', id);
+      return;
+    }
+    const occurrence = this.occurrenceOf(data, id);
+    if (!occurrence) throw new UnknownObjectError('event', id);
+    this.cancelOccurrence(data, occurrence.master.id!, occurrence.startMs);
+  }
+
+  /** A live occurrence of a live series master (not cancelled, not an exception). */
+  private occurrenceOf(data: UserData, id: string): { master: SimEvent; startMs: number } | undefined {
+    const parsed = parseOccurrenceId(id);
+    if (!parsed) return undefined;
+    const master = data.events.get(parsed.masterId)?.obj;
+    if (!master || master.type !== 'seriesMaster') return undefined;
+    if (data.cancelledOccurrences.get(master.id!)?.has(parsed.startMs)) return undefined;
+    if (!occurrenceStarts(master, parsed.startMs, parsed.startMs + 1).includes(parsed.startMs)) return undefined;
+    return { master, startMs: parsed.startMs };
+  }
+
+  private cancelOccurrence(data: UserData, masterId: string, startMs: number): void {
+    let cancelled = data.cancelledOccurrences.get(masterId);
+    if (!cancelled) data.cancelledOccurrences.set(masterId, (cancelled = new Set()));
+    cancelled.add(startMs);
   }
 
   // --- contacts ---------------------------------------------------------------------------------------------
@@ -263,6 +336,7 @@ export class ObjectStore {
       messages: new Collection<SimMessage>(),
       calendarId: outlookId(user.id, 'folder'),
       events: new Collection<SimEvent>(),
+      cancelledOccurrences: new Map(),
       contactFolderId: outlookId(user.id, 'folder'),
       contacts: new Collection<SimContact>(),
       driveId,

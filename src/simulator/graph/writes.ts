@@ -93,7 +93,7 @@ export function handleWrite(state: SimState, data: UserData, rest: string[], met
     }
     const eventId = head === 'events' && rest.length === 2 ? rest[1] : head === 'calendar' && rest.length === 3 && rest[1].toLowerCase() === 'events' ? rest[2] : undefined;
     if (eventId) {
-      if (!data.events.get(eventId)) throw outlookNotFound();
+      if (!store.findEvent(userId, eventId)) throw outlookNotFound(); // an occurrence of a series too
       store.deleteEvent(userId, eventId);
       return { status: 204 };
     }

@@ -76,4 +76,27 @@ describe('parsePollerConfiguration', () => {
     rejects({ mail: { url: '/me/messages', datesConfiguration: { createdAtTimezone: 'Mars/Olympus' } } }, 'configuration.mail.datesConfiguration.createdDateTimezone');
     rejects({ mail: { url: '/me/messages?$filter=x ge ${nonsense:yyyy}' } }, 'configuration.mail.url');
   });
+
+  it('calendar URLs Graph would refuse are refused at deploy, naming the limit (reference/graph.md §11.2)', () => {
+    const office: PollerConfigContext = { ...delegated, elementKey: 'office365' };
+    const message = (url: string) => {
+      try {
+        parsePollerConfiguration({ events: { url } }, office);
+      } catch (err) {
+        assert.ok(err instanceof ConfigurationError);
+        assert.equal(err.setting, 'configuration.events.url');
+        return err.message;
+      }
+      return '';
+    };
+    assert.match(message('/me/calendarView/delta?startDateTime=2024-01-01T00:00:00Z&endDateTime=2029-01-02T00:00:00Z'), /spans 1828 days; Graph serves a calendarView window of at most 1825 days/);
+    assert.match(message('/me/calendarView?$filter=subject eq \'x\''), /needs startDateTime and endDateTime.*1825 days/);
+    assert.match(message('/me/calendarView/delta?startDateTime=2026-01-01T00:00:00Z'), /give both startDateTime and endDateTime/);
+    assert.match(message('/me/events/delta'), /only through a calendar view: use \/me\/calendarView\/delta/);
+    assert.match(message('/me/calendar/events/delta'), /calendarView\/delta/);
+    // The poller supplies a window to calendarView delta (one year back, two ahead); a window within the limit is kept.
+    assert.equal(message('/me/calendarView/delta'), '');
+    assert.equal(message('/me/calendarView/delta?startDateTime=2024-01-01T00:00:00Z&endDateTime=2028-12-30T00:00:00Z'), '');
+    assert.equal(message('/me/calendarView?startDateTime=${gmtDate:yyyy-MM-dd}&endDateTime=2030-01-01'), '');
+  });
 });
