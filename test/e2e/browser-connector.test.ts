@@ -5,6 +5,8 @@
  *   are none of them (the simulator) show "Other" and open the Advanced section, which is folded otherwise.
  * - Test connection, for a connector not deployed yet (dialog values only): app-only names the app and lists each
  *   permission granted or missing; delegated before a sign-in says "sign in first".
+ * - The poller's mail folder picker lists the folders of the connector's mailbox (a connector not deployed yet: the
+ *   editor's values) and puts the chosen one into the resources.
  * Skips with a message when /usr/bin/chromium is absent (fails in CI).
  */
 import assert from 'node:assert/strict';
@@ -114,5 +116,41 @@ for (const version of VERSIONS) describe(`connector dialog in headless chromium 
     await page.fill('#node-config-input-clientSecret', SIM_CLIENT_SECRET);
     await page.locator('#node-config-ms365-test').click();
     await until('the sign-in-first answer', async () => /sign in first/i.test(await result.innerText()), 20_000);
+  });
+
+  it('poller dialog: the mail folder picker lists the mailbox folders of a connector not deployed yet and fills the chosen one into the resources', async () => {
+    const conn = `pickconn${++count}`;
+    const poll = `pickpoll${count}`;
+    await importFlow(
+      page,
+      [
+        {
+          id: conn, type: 'ms365-connector', name: 'Picker connector', elementKey: 'outlookemail', tenant: sim().state.tenantId, grantType: 'client_credentials',
+          scope: '', callbackUrl: '', authorityHost: sim().authorityHost, graphBaseUrl: sim().graphBaseUrl, userId: sim().state.defaultUser.id, tags: '',
+          credentials: { clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET },
+        },
+        { id: poll, type: 'ms365-poller', name: 'Picked folder', connector: conn, interval: 15, timezone: 'UTC', configuration: '', pollOnStart: false, x: 300, y: 400, wires: [[]] },
+      ],
+      { x: 300, y: 400 },
+    );
+    await page.waitForFunction((id) => Boolean(document.getElementById(id)), poll);
+    await page.locator(`g.red-ui-flow-node-group[id="${poll}"] rect.red-ui-flow-node`).dblclick();
+    await page.locator('#ms365-poller-folder-load').waitFor({ state: 'visible' });
+    await page.locator('#ms365-poller-folder-load').click();
+    await until('the folders', async () => (await page.locator('#ms365-poller-folder option').count()) > 1, 20_000);
+    const options = await page.locator('#ms365-poller-folder option').evaluateAll((els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent]));
+    const inbox = options.find(([, name]) => name === 'Inbox');
+    assert.ok(inbox && inbox[0], `no Inbox among ${JSON.stringify(options)}`);
+    await page.selectOption('#ms365-poller-folder', inbox[0]!);
+    // The dialog's code editor (ace or monaco) is the edited node's `editor` while the dialog is open.
+    const config = await until('the resources to name the folder', async () => {
+      const value = await page.evaluate((id) => {
+        const n = (window as unknown as { RED: { nodes: { node(i: string): { editor?: { getValue(): string } } | null } } }).RED.nodes.node(id);
+        return n?.editor?.getValue() ?? '';
+      }, poll);
+      return value.includes('/messages/delta') ? value : false;
+    });
+    assert.match(config, new RegExp(`/me/mailFolders/${inbox[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/messages/delta`));
+    await screenshot(page, `poller-folder-picker-nr${version}`, { selector: '.red-ui-tray' });
   });
 });
