@@ -34,9 +34,13 @@ describe('ms365-connector locales (en-US, de, ja)', () => {
 
   it('every key the connector dialog uses (data-i18n, node._) exists in en-US', () => {
     const html = fs.readFileSync(path.join(NODES, 'ms365-connector.html'), 'utf8');
-    const used = new Set([...html.matchAll(/(?:data-i18n="|node\._\(')ms365-connector\.([\w.]+)/g)].map((m) => m[1]));
-    // Keys built at run time: cloud.<id>, test.operation.<family>.
-    for (const dynamic of [...html.matchAll(/node\._\('ms365-connector\.([\w.]+)\.' \+/g)].map((m) => m[1])) {
+    const used = new Set([
+      ...[...html.matchAll(/(?:data-i18n="(?:\[\w+\])?|node\._\(')ms365-connector\.([\w.]+)/g)].map((m) => m[1]),
+      // t('key'): the dialog's shorthand for the connector's catalog.
+      ...[...html.matchAll(/\bt\('([\w.]+)/g)].map((m) => m[1]),
+    ]);
+    // Keys built at run time: cloud.<id>, test.operation.<family>, routeError.<code>.
+    for (const dynamic of [...html.matchAll(/(?:node\._\('ms365-connector\.|\bt\(')([\w.]+)\.' \+/g)].map((m) => m[1])) {
       assert.ok([...en.keys()].some((k) => k.startsWith(`ms365-connector.${dynamic}.`)), `no keys under ${dynamic}`);
       used.delete(`${dynamic}.`);
     }
