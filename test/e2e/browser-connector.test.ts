@@ -10,12 +10,29 @@
  * Skips with a message when /usr/bin/chromium is absent (fails in CI).
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { useSimulator } from '../support/simulator';
 import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 import { identityOf } from '../../src/simulator/identity';
-import { closeTrays, importFlow, openEditor, screenshot, until, useChromium } from '../support/browser';
+import { ROOT, closeTrays, importFlow, openEditor, screenshot, until, useChromium } from '../support/browser';
+
+type Tree = { [key: string]: string | Tree };
+/** The leaf strings of a locale file. */
+function strings(lang: string): Map<string, string> {
+  const tree = JSON.parse(fs.readFileSync(path.join(ROOT, 'src', 'nodes', 'locales', lang, 'ms365-connector.json'), 'utf8')) as Tree;
+  const out = new Map<string, string>();
+  const walk = (t: Tree, prefix: string) => {
+    for (const [k, v] of Object.entries(t)) {
+      if (typeof v === 'string') out.set(prefix + k, v);
+      else walk(v, `${prefix}${k}.`);
+    }
+  };
+  walk(tree, '');
+  return out;
+}
 
 const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
   .split(',')
@@ -153,4 +170,30 @@ for (const version of VERSIONS) describe(`connector dialog in headless chromium 
     assert.match(config, new RegExp(`/me/mailFolders/${inbox[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/messages/delta`));
     await screenshot(page, `poller-folder-picker-nr${version}`, { selector: '.red-ui-tray' });
   });
+
+  for (const lang of ['de', 'ja']) {
+    it(`connector dialog in ${lang}: no English label, option or button text of the connector's catalog`, async () => {
+      await page.evaluate((l) => localStorage.setItem('editor-language', l), lang);
+      try {
+        await openEditor(page, red!.url);
+        await openConnector({ elementKey: 'office365', tenant: sim().state.tenantId, grantType: 'client_credentials', authorityHost: sim().authorityHost, graphBaseUrl: sim().graphBaseUrl, userId: sim().state.defaultUser.id });
+        const shown = await page.locator('.red-ui-tray').last().evaluate((tray) => {
+          const texts: string[] = [];
+          tray.querySelectorAll('.red-ui-tray-body label, .red-ui-tray-body option, .red-ui-tray-body button, .red-ui-tray-body a').forEach((e) => texts.push((e as HTMLElement).innerText || e.textContent || ''));
+          tray.querySelectorAll('.red-ui-tray-body input[placeholder]').forEach((e) => texts.push((e as HTMLInputElement).placeholder));
+          return texts.map((t) => t.trim()).filter(Boolean);
+        });
+        const en = strings('en-US');
+        const translated = strings(lang);
+        const english = shown.filter((text) => [...en].some(([key, value]) => value === text && translated.get(key) !== value));
+        assert.deepEqual(english, [], `English strings in the ${lang} connector dialog`);
+        assert.ok(shown.includes(translated.get('ms365-connector.label.test')!), `the ${lang} "Test connection" label is not shown: ${shown.join(' | ')}`);
+        await screenshot(page, `connector-dialog-${lang}-nr${version}`, { selector: '.red-ui-tray' });
+      } finally {
+        await closeTrays(page);
+        await page.evaluate(() => localStorage.removeItem('editor-language'));
+        await openEditor(page, red!.url);
+      }
+    });
+  }
 });
