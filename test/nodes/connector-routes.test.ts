@@ -160,6 +160,21 @@ describe('ms365-connector: Test connection and picker routes', function () {
     assert.equal((await post('/ms365-connector/bad%20id/test', dialog())).status, 400);
   });
 
+  it('the deployed secret and tokens go only to the deployed hosts: other hosts in the dialog values need the secret typed again (400)', async () => {
+    const { node, credentials } = connectorFlowNode(sim(), { id: 'app3' });
+    await helper.load(allNodes, [node], credentials);
+    const otherGraph = await post('/ms365-connector/app3/test', { graphBaseUrl: 'https://graph.evil.example/v1.0' });
+    assert.equal(otherGraph.status, 400, otherGraph.text);
+    assert.equal(otherGraph.body.code, 'graph_host_changed');
+    const otherAuthority = await post('/ms365-connector/app3/browse/mailFolders', { authorityHost: 'https://login.evil.example' });
+    assert.equal(otherAuthority.status, 400, otherAuthority.text);
+    assert.match(otherAuthority.body.error, /^clientSecret: enter the client secret again/);
+    const start = await post('/ms365-connector/app3/auth/start', { authorityHost: 'https://login.evil.example', callbackUrl: CALLBACK });
+    assert.equal(start.status, 400, start.text);
+    // With the secret typed in the dialog, an app-only test may use other hosts (here: the same, as a control).
+    assert.equal((await post('/ms365-connector/app3/test', { clientSecret: SIM_CLIENT_SECRET })).status, 200);
+  });
+
   it('delegated, not deployed: "sign in first" (409) before the sign-in; after it (dialog values), the signed-in account and a missing Contacts.Read', async () => {
     const values = {
       elementKey: 'office365',

@@ -16,6 +16,7 @@ import { MemoryTokenStore, tokenBinding } from '../../core/auth/token-store';
 import { GraphClient, GraphError, MissingPermissionError, type TokenSource } from '../../core/graph/client';
 import { connectorTokenStore } from './connector-token-store';
 import type { LiveConnector } from './connector-auth-routes';
+import type { ConnectorNode } from './connector-api';
 
 export const PASSWORD_PLACEHOLDER = '__PWRD__';
 /** Node ids as the editor makes them (and nothing that could leave a path segment). */
@@ -46,6 +47,16 @@ export interface DialogSettings {
   config: ConnectorConfig;
   clientId: string;
   clientSecret: string;
+  /** The request brought the secret itself (not the running or deployed connector's). */
+  secretFromDialog: boolean;
+}
+
+/** Authority host and Graph base URL of the connector as deployed (running, or deployed with a bad setting). */
+function deployedHosts(RED: NodeAPI, live: Map<string, LiveConnector>, id: string): { authorityHost?: string; graphBaseUrl?: string } {
+  const running = live.get(id);
+  if (running) return { authorityHost: running.config.authorityHost, graphBaseUrl: running.config.graphBaseUrl };
+  const node = RED.nodes.getNode(id) as Partial<ConnectorNode> | null;
+  return { authorityHost: node?.authorityHost, graphBaseUrl: node?.graph?.baseUrl };
 }
 
 /**
@@ -74,7 +85,12 @@ export function dialogSettings(RED: NodeAPI, live: Map<string, LiveConnector>, i
     userId: text(body.userId) || base?.userId,
     grantType: grant,
   });
-  return { config, clientId, clientSecret };
+  // The deployed secret goes only to the deployed authority host: another host needs the secret typed again.
+  const deployedAuthority = deployedHosts(RED, live, id).authorityHost;
+  if (!bodySecret && deployedAuthority && deployedAuthority !== config.authorityHost) {
+    throw new ConfigurationError('clientSecret', "enter the client secret again: the authority host is not the deployed connector's");
+  }
+  return { config, clientId, clientSecret, secretFromDialog: Boolean(bodySecret) };
 }
 
 /** Graph access for one admin request; `close()` when done. */
@@ -109,7 +125,12 @@ export async function openSession(RED: NodeAPI, live: Map<string, LiveConnector>
     if (running.config.grantType === 'authorization_code' && !signedIn(running.manager)) throw new RouteError(409, 'sign_in_needed', SIGN_IN_FIRST);
     return { config: running.config, clientId: running.clientId, graph: graphFor(running.config, running.manager), close: () => undefined };
   }
-  const { config, clientId, clientSecret } = dialogSettings(RED, live, id, body);
+  const { config, clientId, clientSecret, secretFromDialog } = dialogSettings(RED, live, id, body);
+  // A token got with the deployed secret or a stored sign-in goes only to the deployed Graph host.
+  const deployedGraph = deployedHosts(RED, live, id).graphBaseUrl;
+  if ((!secretFromDialog || config.grantType === 'authorization_code') && deployedGraph && deployedGraph !== config.graphBaseUrl) {
+    throw new RouteError(400, 'graph_host_changed', "graphBaseUrl: not the deployed connector's; deploy the change first (its token goes only to the deployed Graph host)");
+  }
   const binding = tokenBinding(clientId, config.tenant, config.authorityHost);
   if (running && running.binding === binding && running.config.grantType === config.grantType && (config.grantType === 'client_credentials' || signedIn(running.manager))) {
     return { config, clientId, graph: graphFor(config, running.manager), close: () => undefined };
