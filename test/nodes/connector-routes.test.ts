@@ -112,6 +112,16 @@ describe('ms365-connector: Test connection and picker routes', function () {
       assert.equal(below.status, 200, below.text);
     }
 
+    const clouds = await get('/ms365-connector/clouds');
+    assert.deepEqual(
+      clouds.body.clouds.map((c: { id: string; appOnlyScope: string }) => [c.id, c.appOnlyScope]),
+      [
+        ['global', 'https://graph.microsoft.com/.default'],
+        ['usgov', 'https://graph.microsoft.us/.default'],
+        ['usgovdod', 'https://dod-graph.microsoft.us/.default'],
+        ['china', 'https://microsoftgraph.chinacloudapi.cn/.default'],
+      ],
+    );
     assert.equal((await get('/ms365-connector/app1/browse/contacts')).status, 404);
     assert.equal((await get('/ms365-connector/app1/browse/children?parent=..%2F..%2Fusers')).status, 400);
     assert.equal((await get('/ms365-connector/app1/browse/__proto__')).status, 404);
