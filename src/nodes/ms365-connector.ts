@@ -16,7 +16,7 @@ import { catalogText, renderStatus, statusOf, type ConnectorStatus } from './sha
 import { connectorTokenStore, removeTokenFile } from './shared/connector-token-store';
 import { registerConnectorRoutes, type LiveConnector } from './shared/connector-auth-routes';
 import { registerImportRoute } from './shared/import-route';
-import { registerConnectorTestRoute } from './shared/connector-test-route';
+import { registerConnectorTestRoute } from './shared/connector-check-route';
 import { registerBrowseRoutes } from './shared/browse-routes';
 
 type ConnectorDef = NodeDef & Omit<ConnectorProperties, 'name'>;
