@@ -16,6 +16,8 @@ import { catalogText, renderStatus, statusOf, type ConnectorStatus } from './sha
 import { connectorTokenStore, removeTokenFile } from './shared/connector-token-store';
 import { registerConnectorRoutes, type LiveConnector } from './shared/connector-auth-routes';
 import { registerImportRoute } from './shared/import-route';
+import { registerConnectorTestRoute } from './shared/connector-check-route';
+import { registerBrowseRoutes } from './shared/browse-routes';
 
 type ConnectorDef = NodeDef & Omit<ConnectorProperties, 'name'>;
 
@@ -40,6 +42,8 @@ export = function register(RED: NodeAPI): void {
   /** Running connectors by node id (the admin routes find them here); deleted on close. */
   const live = new Map<string, LiveConnector>();
   registerConnectorRoutes(RED, live);
+  registerConnectorTestRoute(RED, live);
+  registerBrowseRoutes(RED, live);
   registerImportRoute(RED);
 
   function Ms365ConnectorNode(this: ConnectorNodeImpl, def: ConnectorDef) {

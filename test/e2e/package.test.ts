@@ -54,7 +54,7 @@ describe('e2e: the packed package', function () {
       /^dist\/cli\.js$/,
       /^dist\/core\/[\w/-]+\.js$/,
       /^dist\/nodes\/[\w/-]+\.(js|html)$/,
-      /^dist\/nodes\/locales\/en-US\/[\w-]+\.(html|json)$/,
+      /^dist\/nodes\/locales\/(en-US|de|ja)\/[\w-]+\.(html|json)$/, // the languages of the editor strings (issue 16)
       /^dist\/nodes\/icons\/[\w-]+\.svg$/,
     ];
     const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));

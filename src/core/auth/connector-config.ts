@@ -3,9 +3,10 @@
  * default scopes per element key, `offline_access` always added for `authorization_code`, the app-only
  * `.default` scope for `client_credentials`, `/users/{userId}` in place of `/me` for app-only access.
  */
-import { APP_ONLY_SCOPE, DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_BASE_URL, DEFAULT_SCOPES, isElementKey, type ElementKey } from '../elements';
+import { DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_BASE_URL, DEFAULT_SCOPES, isElementKey, type ElementKey } from '../elements';
 import { ConfigurationError } from '../errors';
 import { checkOAuthSettings } from './oauth';
+import { appOnlyScope } from './clouds';
 
 export type GrantType = 'authorization_code' | 'client_credentials';
 
@@ -43,10 +44,13 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value.trim() : '';
 }
 
-/** The scopes to request for a grant type (`reference/graph.md` §8). */
-export function effectiveScope(grantType: GrantType, elementKey: ElementKey, scope: string): string {
+/**
+ * The scopes to request for a grant type (`reference/graph.md` §8). App-only: the given `.default` scope, else the
+ * `.default` scope of the Graph host of `graphBaseUrl`'s cloud (`clouds.ts`: national clouds need their own).
+ */
+export function effectiveScope(grantType: GrantType, elementKey: ElementKey, scope: string, graphBaseUrl = DEFAULT_GRAPH_BASE_URL): string {
   if (grantType === 'client_credentials') {
-    return scope.split(/\s+/).find((s) => s.endsWith('/.default')) ?? APP_ONLY_SCOPE;
+    return scope.split(/\s+/).find((s) => s.endsWith('/.default')) ?? appOnlyScope(graphBaseUrl);
   }
   // Space-separated: commas work for personal accounts but fail for work accounts (§8).
   const scopes = (scope || DEFAULT_SCOPES[elementKey]).split(/[\s,]+/).filter((s) => s.length > 0);
@@ -89,7 +93,7 @@ export function resolveConnectorConfig(props: ConnectorProperties): ConnectorCon
     elementKey,
     tenant,
     grantType,
-    scope: effectiveScope(grantType, elementKey, text(props.scope)),
+    scope: effectiveScope(grantType, elementKey, text(props.scope), graphBaseUrl),
     callbackUrl: callbackUrl || undefined,
     authorityHost,
     graphBaseUrl,

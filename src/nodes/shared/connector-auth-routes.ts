@@ -12,12 +12,13 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { ConfigurationError, Ms365Error } from '../../core/errors';
-import { checkCallbackUrl, resolveConnectorConfig, type ConnectorConfig } from '../../core/auth/connector-config';
+import { checkCallbackUrl, type ConnectorConfig } from '../../core/auth/connector-config';
 import { MicrosoftOAuth } from '../../core/auth/oauth';
 import { createPkce, randomState } from '../../core/auth/pkce';
 import type { TokenManager } from '../../core/auth/token-manager';
 import { tokenBinding } from '../../core/auth/token-store';
 import { connectorTokenStore } from './connector-token-store';
+import { dialogSettings, dialogValues, NODE_ID, text as str } from './connector-session';
 
 /** What the routes need of a running connector. */
 export interface LiveConnector {
@@ -45,15 +46,9 @@ interface PendingSignIn {
 const STATE_TTL_MS = 10 * 60_000;
 /** Bound on sign-ins in progress (oldest dropped first). */
 const MAX_PENDING = 200;
-const PASSWORD_PLACEHOLDER = '__PWRD__';
-const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function str(value: unknown): string {
-  return typeof value === 'string' ? value.trim() : '';
 }
 
 function page(title: string, paragraphs: string[], ok: boolean): string {
@@ -100,23 +95,7 @@ export function registerConnectorRoutes(RED: NodeAPI, live: Map<string, LiveConn
     try {
       const id = req.params.id;
       if (!NODE_ID.test(id)) return res.status(400).json({ error: 'invalid connector id' });
-      const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
-      const running = live.get(id);
-      const deployed = (RED.nodes.getCredentials(id) ?? {}) as Record<string, unknown>;
-      const clientId = str(body.clientId) || running?.clientId || str(deployed.clientId);
-      const bodySecret = typeof body.clientSecret === 'string' && body.clientSecret !== PASSWORD_PLACEHOLDER ? body.clientSecret : '';
-      const clientSecret = bodySecret || running?.clientSecret || (typeof deployed.clientSecret === 'string' ? deployed.clientSecret : '');
-      if (!clientId) return res.status(400).json({ error: 'clientId: enter the application (client) id first' });
-      if (!clientSecret) return res.status(400).json({ error: 'clientSecret: enter the client secret first' });
-      const base = running?.config;
-      const config = resolveConnectorConfig({
-        elementKey: str(body.elementKey) || base?.elementKey,
-        tenant: str(body.tenant) || base?.tenant,
-        authorityHost: str(body.authorityHost) || base?.authorityHost,
-        scope: str(body.scope) || (base && base.grantType === 'authorization_code' ? base.scope : ''),
-        callbackUrl: str(body.callbackUrl) || base?.callbackUrl,
-        grantType: 'authorization_code',
-      });
+      const { config, clientId, clientSecret } = dialogSettings(RED, live, id, dialogValues(req.body), 'authorization_code');
       if (!config.callbackUrl) return res.status(400).json({ error: 'callbackUrl: the redirect URI is required' });
       checkCallbackUrl(config.callbackUrl);
       const oauth = new MicrosoftOAuth({ authorityHost: config.authorityHost, tenant: config.tenant, clientId, clientSecret });

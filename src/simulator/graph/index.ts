@@ -7,6 +7,8 @@
  *   `/calendarView?startDateTime&endDateTime` (series expanded), `/calendarView/delta` (occurrence stubs, §11.2;
  *   `/events/delta` refused); contacts `/contacts`, `/contacts/{id}`, `/contacts/delta` (also under
  *   `/contactFolders/{id}/`);
+ * - calendars `/calendars` ("List calendars"), mail folders' `/mailFolders/{id}/childFolders`, drives `/drives`
+ *   ("List drives");
  * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
  *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, `delta(token='...')`); per the user's
  *   `driveType`: `/drive/items/{folder}/delta` on personal drives only (business: 501 `notSupported`), timestamp
@@ -262,6 +264,25 @@ function* filterIter<T>(items: Iterable<T>, keep: (item: T) => boolean): Iterabl
   for (const item of items) if (keep(item)) yield item;
 }
 
+/** A calendar resource ("calendar resource type"; the simulated user has one, the default calendar). */
+function calendarJson(ctx: Ctx): Record<string, unknown> {
+  const { data } = ctx;
+  return { id: data.calendarId, name: 'Calendar', color: 'auto', isDefaultCalendar: true, canEdit: true, canShare: true, canViewPrivateItems: true, owner: { name: data.user.displayName, address: data.user.mail } };
+}
+
+/** A drive resource ("drive resource type"). */
+function driveJson(ctx: Ctx): Record<string, unknown> {
+  const { data } = ctx;
+  return {
+    id: data.driveId,
+    driveType: data.driveOwner.driveType,
+    name: 'OneDrive',
+    webUrl: data.driveItems.get(data.rootId)?.obj.webUrl,
+    owner: { user: { id: data.user.id, displayName: data.user.displayName } },
+    quota: { deleted: 0, remaining: 1099511627776, state: 'normal', total: 1099511627776, used: 0 },
+  };
+}
+
 function folderJson(ctx: Ctx, folderId: string): Record<string, unknown> {
   const folder = ctx.data.folders.get(folderId)!;
   let total = 0;
@@ -489,6 +510,11 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
       }
       const folderId = mustFolder(ctx, second);
       if (n === 2) return { '@odata.context': context(ctx, 'mailFolders/$entity'), ...folderJson(ctx, folderId) };
+      if (n === 3 && third.toLowerCase() === 'childfolders') {
+        // "List childFolders": the folders directly below this one (the simulated mailbox has none below its top folders).
+        const value = [...data.folders.values()].filter((f) => f.parentFolderId === folderId).map((f) => folderJson(ctx, f.id));
+        return { '@odata.context': context(ctx, `mailFolders('${folderId}')/childFolders`), value };
+      }
       if (third?.toLowerCase() !== 'messages') break;
       if (n === 3) return messagesList(ctx, folderId);
       if (n === 4 && fourth.toLowerCase() === 'delta') {
@@ -528,7 +554,7 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
     case 'calendar': {
       const events = first === 'calendar' ? rest.slice(1) : rest;
       if (first === 'calendar' && n === 1) {
-        return { '@odata.context': context(ctx, 'calendar/$entity'), id: data.calendarId, name: 'Calendar', color: 'auto', isDefaultCalendar: true, canEdit: true, canShare: true, canViewPrivateItems: true, owner: { name: data.user.displayName, address: data.user.mail } };
+        return { '@odata.context': context(ctx, 'calendar/$entity'), ...calendarJson(ctx) };
       }
       if (first === 'calendar' && events[0]?.toLowerCase() !== 'events') break;
       const k = events.length - 1;
@@ -599,17 +625,25 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
       }
       break;
     }
+    case 'calendars': {
+      // "List calendars": the user's calendars (one simulated: the default calendar). `$select` applies.
+      if (n === 1) {
+        const select = parseSelect(ctx.query.get('$select'));
+        return { '@odata.context': context(ctx, 'calendars'), value: [project(calendarJson(ctx), select)] };
+      }
+      break;
+    }
+    case 'drives': {
+      // "List drives" (`/me/drives`, `/users/{id}/drives`): the drives the user owns (one simulated: the OneDrive).
+      if (n === 1) {
+        const select = parseSelect(ctx.query.get('$select'));
+        return { '@odata.context': `${state.baseUrl}/v1.0/$metadata#drives`, value: [project(driveJson(ctx), select)] };
+      }
+      break;
+    }
     case 'drive': {
       if (n === 1) {
-        return {
-          '@odata.context': `${state.baseUrl}/v1.0/$metadata#drives/$entity`,
-          id: data.driveId,
-          driveType: data.driveOwner.driveType,
-          name: 'OneDrive',
-          webUrl: data.driveItems.get(data.rootId)?.obj.webUrl,
-          owner: { user: { id: data.user.id, displayName: data.user.displayName } },
-          quota: { deleted: 0, remaining: 1099511627776, state: 'normal', total: 1099511627776, used: 0 },
-        };
+        return { '@odata.context': `${state.baseUrl}/v1.0/$metadata#drives/$entity`, ...driveJson(ctx) };
       }
       const sub = second?.toLowerCase();
       if (sub?.startsWith('root:')) {

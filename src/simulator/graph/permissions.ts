@@ -3,7 +3,7 @@
  * needs one of the request's delegated permissions in its scopes (`scp`), an app-only token one of its application
  * permissions in its app roles (`roles`). The accepted permissions per request come from the "Permissions" tables of
  * Microsoft's pages (least privileged first, then the higher ones that also work): "List messages", "message: delta",
- * "List mailFolders", "List events", "event: delta", "List contacts", "contact: delta", "Get driveItem",
+ * "List mailFolders", "List calendars", "List drives", "List events", "event: delta", "List contacts", "contact: delta", "Get driveItem",
  * "driveItem: delta", "Get user", "Create subscription". A missing permission is a 403 with the body of the workload
  * that refuses it: Outlook `ErrorAccessDenied` "Access is denied. Check credentials and try again.", OneDrive
  * `accessDenied`, the directory `Authorization_RequestDenied`, subscription creation `ExtensionError`
@@ -84,6 +84,7 @@ function requirement(method: string, rest: string[]): { workload: Workload; acce
     case 'contactfolders':
       return { workload: 'outlook', accepted: write ? CONTACTS_WRITE : CONTACTS_READ };
     case 'drive':
+    case 'drives': // "List drives": Files.Read (delegated), Files.Read.All (application)
       return { workload: 'drive', accepted: write ? FILES_WRITE : FILES_READ };
     default:
       return undefined;
