@@ -9,7 +9,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { parseNotificationBody } from '../core/webhooks/notifications';
+import { notificationBatchOf, parseNotificationBody } from '../core/webhooks/notifications';
 import { WebhookReceiver } from '../core/webhooks/receiver';
 import type { SubscriptionRecord, SubscriptionSpec } from '../core/webhooks/subscription-manager';
 import { certificateForGraph, parseSubscriptionSpecs, resolveSpecs } from '../core/webhooks/subscription-specs';
@@ -17,7 +17,7 @@ import { useConnector } from './shared/use-connector';
 import { nodeContextStore } from './shared/node-context';
 import { durableCursors } from './shared/durable-cursors';
 import { installationSecret } from './shared/connector-token-store';
-import { alreadyParsed, readBody, removePostRoute } from './shared/http-route';
+import { alreadyRead, readBody, removePostRoute } from './shared/http-route';
 
 interface WebhookDef extends NodeDef {
   connector: string;
@@ -129,9 +129,9 @@ export = function register(RED: NodeAPI): void {
         res.status(200).type('text/plain').send(token);
         return;
       }
-      let body: Buffer | undefined;
+      let body: { parsed: unknown } | Buffer | undefined;
       try {
-        body = alreadyParsed(req) ?? (await readBody(req, MAX_BODY_BYTES));
+        body = alreadyRead(req) ?? (await readBody(req, MAX_BODY_BYTES));
       } catch {
         res.status(400).end();
         return;
@@ -142,14 +142,14 @@ export = function register(RED: NodeAPI): void {
       }
       let batch;
       try {
-        batch = parseNotificationBody(body.toString('utf8'));
+        batch = Buffer.isBuffer(body) ? parseNotificationBody(body.toString('utf8')) : notificationBatchOf(body.parsed);
       } catch (err) {
         res.status(400).type('text/plain').send((err as Error).message);
         return;
       }
-      // §2.2: answer 202 within 3 s whatever happens next; the work continues after the answer.
+      // §2.2: answer 202 within 3 s whatever happens next; the work continues after the answer (next turn, batched).
       res.status(202).end();
-      if (!closing) await receiver.accept(batch);
+      if (!closing) receiver.enqueue(batch);
     };
 
     const middleware = (RED.settings as unknown as { httpNodeMiddleware?: unknown }).httpNodeMiddleware;

@@ -24,6 +24,14 @@ export function parseNotificationBody(text: string): NotificationBatch {
   } catch {
     throw new Ms365Error('bad_notification', 'the body is not JSON');
   }
+  return notificationBatchOf(body);
+}
+
+/**
+ * The batch of a body already parsed from JSON (by Node-RED's body parser, say): the same checks as
+ * `parseNotificationBody`, without serializing and parsing it again.
+ */
+export function notificationBatchOf(body: unknown): NotificationBatch {
   if (typeof body !== 'object' || body === null || !Array.isArray((body as { value?: unknown }).value)) {
     throw new Ms365Error('bad_notification', 'the body is not a change notification collection ({"value": [...]})');
   }
@@ -40,10 +48,13 @@ export function parseNotificationBody(text: string): NotificationBatch {
 
 /** Constant-time comparison of the clientState we set with the one received (§2.2). */
 export function clientStateMatches(expected: string, received: unknown): boolean {
-  if (typeof received !== 'string') return false;
+  return clientStateCheck(expected)(received);
+}
+
+/** `clientStateMatches` for one expected value, its digest computed once (the receive path runs it per item). */
+export function clientStateCheck(expected: string): (received: unknown) => boolean {
   const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(received).digest();
-  return timingSafeEqual(a, b);
+  return (received) => typeof received === 'string' && timingSafeEqual(a, createHash('sha256').update(received).digest());
 }
 
 const CHANGE_TYPES: Record<string, EventType> = { created: 'CREATED', updated: 'UPDATED', deleted: 'DELETED' };

@@ -21,7 +21,7 @@ import type { EngineContext } from '../changes/shared';
 import { parsePollerConfiguration, type ResourceConfig } from '../opencon/poller-config';
 import { BoundedSet } from './bounded-set';
 import { advanceBookmark, catchUpQuery, versionKey } from './catch-up';
-import { clientStateMatches, driveResourceOf, normalizeNotification, notificationKey, objectTypeOf, withoutClientState, type NotificationBatch, type NotificationItem } from './notifications';
+import { clientStateCheck, driveResourceOf, normalizeNotification, notificationKey, objectTypeOf, withoutClientState, type NotificationBatch, type NotificationItem } from './notifications';
 import { decryptResourceData, isEncryptedContent } from './rich-notifications';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
 import { isDriveResource } from './subscription-specs';
@@ -88,6 +88,9 @@ export class WebhookReceiver {
   private received = 0;
   private invalidTokens = 0;
   private closing = false;
+  /** Batches answered 202 and not yet handled, in arrival order. */
+  private queued: NotificationBatch[] = [];
+  private readonly clientStateMatches: (received: unknown) => boolean;
 
   /** Drive notification or catch-up: every change since the cursor, one event per item (rounds of one resource in turn). */
   private readonly resolveDrive: (resource: string) => Promise<void>;
@@ -95,6 +98,7 @@ export class WebhookReceiver {
   private readonly catchUpFromBookmark: (resource: string) => Promise<void>;
 
   constructor(private readonly o: WebhookReceiverOptions) {
+    this.clientStateMatches = clientStateCheck(o.clientState);
     this.tokens = new ValidationTokenVerifier({ authorityHost: o.authorityHost, appId: o.appId, now: () => o.graph.serverNow(), signal: this.abort.signal });
     this.manager = new SubscriptionManager({
       graph: o.graph,
@@ -155,6 +159,23 @@ export class WebhookReceiver {
     this.manager.recheck();
   }
 
+  /**
+   * A parsed batch the adapter has just answered 202 (§2.2: the answer goes out before any work): accepted in the
+   * event loop's check phase (`setImmediate`), after every request of the same turn has been read and answered, each
+   * batch in arrival order with its own microtasks run before the next one starts (as when each was accepted in its
+   * own request's turn).
+   */
+  enqueue(batch: NotificationBatch): void {
+    if (this.closing) return;
+    this.queued.push(batch);
+    setImmediate(() => this.acceptQueued());
+  }
+
+  private acceptQueued(): void {
+    const batch = this.queued.shift();
+    if (batch) void this.accept(batch).catch((err: Error) => this.o.error(err.message));
+  }
+
   /** A parsed batch, already answered 202 (§2.2): tokens checked, then each item in turn. */
   async accept(batch: NotificationBatch): Promise<void> {
     const receivedAt = this.o.graph.serverNow(); // bookmarks are on Graph's clock
@@ -184,6 +205,7 @@ export class WebhookReceiver {
 
   /** Node closing: stop renewing and save the cursors; removed: delete the subscriptions too (bounded in time). */
   async close(removed: boolean): Promise<void> {
+    while (this.queued.length) this.acceptQueued(); // answered 202 already: handled, as they would have been a turn later
     this.closing = true;
     this.abort.abort();
     const saveCursors = () => this.o.cursors.close(removed).catch((err: Error) => this.o.warn(`saving drive cursors on close: ${err.message}`));
@@ -306,7 +328,7 @@ export class WebhookReceiver {
 
   private async handleItem(item: NotificationItem, receivedAt: number): Promise<void> {
     const { o, manager } = this;
-    if (!clientStateMatches(o.clientState, item.clientState)) {
+    if (!this.clientStateMatches(item.clientState)) {
       this.mismatches += 1;
       if (this.mismatches === 1) o.warn('dropped a notification whose clientState does not match (counted in the status)');
       return;

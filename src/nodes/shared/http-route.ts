@@ -24,16 +24,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
 }
 
 /**
- * A body some middleware already read (Node-RED's HTTP node app parses JSON and form bodies before routes run):
- * its text, re-serialized when it was parsed; undefined when the stream is still ours to read.
+ * A body some middleware already read (Node-RED's HTTP node app parses JSON and form bodies before routes run): its
+ * value when it was parsed (used as it is: no second serialization and parse), its bytes when it was kept as text or
+ * bytes; undefined when the stream is still ours to read.
  */
-export function alreadyParsed(req: Request): Buffer | undefined {
+export function alreadyRead(req: Request): { parsed: unknown } | Buffer | undefined {
   const consumed = (req as unknown as { _body?: boolean })._body === true || req.readableEnded;
   if (!consumed) return undefined;
   const body: unknown = req.body;
   if (Buffer.isBuffer(body)) return body;
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  return Buffer.from(JSON.stringify(body ?? null), 'utf8');
+  return { parsed: body ?? null };
 }
 
 /** Removes the POST route at `path` from the HTTP node app (the node closing: a redeploy adds it again). */

@@ -101,6 +101,27 @@ describe('core/webhooks/receiver (against the simulator, no Node-RED)', function
     assert.match(statuses.at(-1)!, /2 dropped/);
   });
 
+  it('enqueue: nothing is done in the turn of the answer; the batches of one turn are handled after it, in arrival order', async () => {
+    const { r, events } = receiver();
+    const msg = (id: string) => item({ resource: `Users/u/Messages/${id}`, resourceData: { '@odata.type': '#Microsoft.Graph.Message', id, '@odata.etag': 'W/"1"' } });
+    r.enqueue({ items: [msg('a'), msg('b')], validationTokens: [] });
+    r.enqueue({ items: [msg('c')], validationTokens: [] });
+    assert.equal(events.length, 0, 'no work before the answers of the turn are written');
+    await new Promise((resolve) => setImmediate(resolve));
+    await waitFor('the three events', () => events.length === 3);
+    assert.deepEqual(events.map((e) => e.objectId), ['a', 'b', 'c']);
+  });
+
+  it('enqueue then close in the same turn: the queued batch (answered 202 already) is still handled; after close nothing is', async () => {
+    const { r, events } = receiver();
+    r.enqueue({ items: [item({ resource: 'Users/u/Messages/q', resourceData: { id: 'q', '@odata.etag': 'W/"1"' } })], validationTokens: [] });
+    await r.close(false);
+    assert.deepEqual(events.map((e) => e.objectId), ['q']);
+    r.enqueue({ items: [item({ resource: 'Users/u/Messages/z', resourceData: { id: 'z', '@odata.etag': 'W/"1"' } })], validationTokens: [] });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(events.map((e) => e.objectId), ['q']);
+  });
+
   it('a rich batch without valid tokens is dropped whole, warned once, counted as invalid', async () => {
     const { r, events, warnings, statuses } = receiver();
     const rich = item({ resource: 'Users/u/Messages/m', resourceData: { id: 'm' }, encryptedContent: { data: 'x', dataSignature: 'y', dataKey: 'z' } });
