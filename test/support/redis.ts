@@ -26,6 +26,8 @@ export interface RedisServerOptions {
   maxmemoryPolicy?: string;
   /** Rename CONFIG away (as managed Redis services do): the eviction policy cannot be read. */
   disableConfig?: boolean;
+  /** A loopback port chosen by the test (e.g. one a client already tries); default: a free one. */
+  port?: number;
 }
 
 export interface RedisServer {
@@ -65,7 +67,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const executable = redisServerPath();
   if (!executable) throw new Error('redis-server not found');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms365-redis-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const args = [
     '--port', String(port),
     '--bind', '127.0.0.1',
