@@ -47,6 +47,18 @@ describe('state: Redis connection checks', function () {
     );
   });
 
+  it('says Redis is unreachable for an unknown host, and for rediss:// to a server without TLS', async () => {
+    await assert.rejects(
+      openRedisState({ url: 'redis://no-such-host.invalid:6379', connectTimeoutMs: 2_000 }),
+      (err: unknown) => err instanceof RedisUnreachableError && /^Redis at redis:\/\/no-such-host\.invalid:6379 is unreachable: .*ENOTFOUND/.test(err.message),
+    );
+    const plain = await start({});
+    await assert.rejects(
+      openRedisState({ url: `rediss://127.0.0.1:${plain.port}`, connectTimeoutMs: 2_000 }),
+      (err: unknown) => err instanceof RedisUnreachableError && err.message.startsWith(`Redis at rediss://127.0.0.1:${plain.port} is unreachable: `),
+    );
+  });
+
   it('says a password is needed (NOAUTH) or wrong (WRONGPASS), without quoting it', async () => {
     const server = await start({ password: 'right-secret' });
     await assert.rejects(openRedisState({ url: server.url }), (err: unknown) => err instanceof RedisAuthError && err.code === 'redis_auth_failed' && err.reason === 'NOAUTH' && /needs a password/.test(err.message));
