@@ -24,11 +24,12 @@ interface ClusterCredentials {
 
 const RETRY_MS = 5_000;
 
-type StatusKey = 'connecting' | 'connected' | 'unreachable' | 'passwordNeeded' | 'wrongPassword' | 'evictionPolicy' | 'invalidConfig' | 'error';
+type StatusKey = 'connecting' | 'connected' | 'reconnecting' | 'unreachable' | 'passwordNeeded' | 'wrongPassword' | 'evictionPolicy' | 'invalidConfig' | 'error';
 
 const ENGLISH: Record<StatusKey, string> = {
   connecting: 'connecting',
   connected: 'connected: __target__',
+  reconnecting: 'reconnecting',
   unreachable: 'Redis unreachable (retrying)',
   passwordNeeded: 'password needed',
   wrongPassword: 'wrong password',
@@ -79,7 +80,15 @@ export = function register(RED: NodeAPI): void {
         (state) => {
           if (closed) return;
           for (const warning of state.warnings) node.warn(warning);
-          show({ fill: state.warnings.length ? 'yellow' : 'green', shape: 'dot', text: text('connected', { target: state.target }) });
+          const connected = () => show({ fill: state.warnings.length ? 'yellow' : 'green', shape: 'dot', text: text('connected', { target: state.target }) });
+          connected();
+          // Later connection losses: the client reconnects by itself; the status says so meanwhile.
+          state.client.on('reconnecting', () => {
+            if (!closed) show({ fill: 'yellow', shape: 'ring', text: text('reconnecting') });
+          });
+          state.client.on('ready', () => {
+            if (!closed) connected();
+          });
         },
         (err: unknown) => {
           if (closed) return;

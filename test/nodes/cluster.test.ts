@@ -115,15 +115,21 @@ describe('ms365-cluster config node', function () {
     await waitFor('error', () => logged('error').some((m) => /^ms365-cluster: prefix: /.test(m)));
   });
 
-  it('Redis unreachable at deploy: red "Redis unreachable (retrying)", then connected once Redis is up', async function () {
+  it('Redis unreachable at deploy: red "Redis unreachable (retrying)", then connected once Redis is up; "reconnecting" when lost later', async function () {
     this.timeout(30_000);
     const port = await freePort();
     await helper.load(clusterModule, [clusterNode(`redis://127.0.0.1:${port}`)]);
     assert.deepEqual(await statusOf(/unreachable/), { fill: 'red', shape: 'ring', text: 'Redis unreachable (retrying)' });
     await waitFor('error', () => logged('error').some((m) => /is unreachable: .*ECONNREFUSED/.test(m)));
-    await start({ port });
+    const server = await start({ port });
     await statusOf(/^connected/, 15_000);
     const state = await (helper.getNode('cl1') as unknown as ClusterNode).state();
     assert.ok(await state.dedupe.claim('k', 10));
+    // Lost later: "reconnecting", then connected again once Redis is back.
+    await server.kill();
+    assert.deepEqual(await statusOf(/reconnecting/), { fill: 'yellow', shape: 'ring', text: 'reconnecting' });
+    await server.start();
+    await statusOf(/^connected/, 10_000);
+    assert.equal(await state.dedupe.claim('k', 10), false, 'the claim survived (appendonly)');
   });
 });
