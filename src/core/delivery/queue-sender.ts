@@ -55,6 +55,11 @@ export interface QueueSenderOptions {
   random?: () => number;
   post?: PostFunction;
   timeoutMs?: number;
+  /**
+   * How long a delivery's lock lasts without renewal (the worker renews it while alive), and how often stalled jobs
+   * are looked for: a dead instance's delivery is taken up after about twice this. Default timeoutMs + 30 s.
+   */
+  lockMs?: number;
   now?: () => number;
   logger?: Logger;
   onDelivered?: (event: DeliveredEvent) => void;
@@ -123,7 +128,8 @@ export class QueueSender {
       connection: this.client(),
       prefix: this.options.prefix,
       concurrency: 1,
-      lockDuration: (this.options.timeoutMs ?? 30_000) + 30_000,
+      lockDuration: this.options.lockMs ?? (this.options.timeoutMs ?? 30_000) + 30_000,
+      stalledInterval: this.options.lockMs ?? (this.options.timeoutMs ?? 30_000) + 30_000,
       // A delivery cut by a dying instance is taken up again, however often (never failed for stalling).
       maxStalledCount: Number.MAX_SAFE_INTEGER,
     });
@@ -153,10 +159,13 @@ export class QueueSender {
     return this.queue.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized');
   }
 
+  /** Stops: aborts the request in flight (its job is retried), waits at most 2 s for the worker and the queue. */
   async close(): Promise<void> {
     this.abort.abort();
-    await this.worker?.close().catch(() => undefined);
-    await this.queue.close().catch(() => undefined);
+    const bounded = (p: Promise<unknown> | undefined) =>
+      Promise.race([(p ?? Promise.resolve()).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    await bounded(this.worker?.close());
+    await bounded(this.queue.close());
     for (const client of this.clients) client.disconnect();
     this.ownPost?.destroy();
   }
@@ -167,6 +176,8 @@ export class QueueSender {
     const body = Buffer.from(notification.body, 'utf8');
     const attempts = data.attempts + 1;
     const result = await this.post(this.options.url, body, this.signer.headers(notification, body, this.now()), this.abort.signal);
+    // Closing: back to the head of the queue, not counted, the queue not paused (another instance goes on at once).
+    if (this.abort.signal.aborted && !(result.status >= 200 && result.status < 300)) throw Worker.RateLimitError();
     if (result.status >= 200 && result.status < 300) {
       this.options.onDelivered?.({ notification, statusCode: result.status, attempts });
       return;

@@ -67,9 +67,14 @@ describe('delivery: QueueSender (BullMQ, cluster mode)', function () {
   const delivered: DeliveredEvent[] = [];
   const givenUp: GivenUpEvent[] = [];
 
-  const sender = (extra: { retries?: number } = {}) => {
+  const sender = (extra: { retries?: number; lockMs?: number; clients?: Redis[] } = {}) => {
     const s = new QueueSender({
-      createClient: () => new Redis(redis().url, { maxRetriesPerRequest: null }),
+      createClient: () => {
+        const client = new Redis(redis().url, { maxRetriesPerRequest: null });
+        extra.clients?.push(client);
+        return client;
+      },
+      lockMs: extra.lockMs,
       prefix: 'ms365:bull',
       nodeId,
       url: receiver.url,
@@ -142,5 +147,27 @@ describe('delivery: QueueSender (BullMQ, cluster mode)', function () {
     await until('redelivered', () => receiver.delivered.length >= 5);
     assert.deepEqual(receiver.delivered, ['g0', 'g2', 'g4', 'g1', 'g3']);
     assert.deepEqual(await a.givenUp(), []);
+  });
+
+  it('an instance dying mid-delivery: another takes the delivery up after the lock expires, in order (at-least-once)', async () => {
+    const clientsA: Redis[] = [];
+    const a = sender({ lockMs: 500, clients: clientsA });
+    for (const id of ['k0', 'k1', 'k2', 'k3']) await a.add(notification(id));
+    let killed = false;
+    receiver.plan = (id, nth) => {
+      if (id === 'k1' && nth === 1) {
+        // a "dies" while k1 is in flight: its Redis connections drop, nothing is released or completed.
+        killed = true;
+        for (const client of clientsA) client.disconnect();
+      }
+      return { status: 200 };
+    };
+    await a.start();
+    await until('a killed', () => killed);
+    const b = sender({ lockMs: 500 });
+    await b.start();
+    await until('k3 delivered by b', () => receiver.requests.includes('k3'), 15_000);
+    assert.deepEqual(receiver.requests, ['k0', 'k1', 'k1', 'k2', 'k3']);
+    assert.deepEqual(delivered.map((e) => e.notification.id), ['k0', 'k1', 'k1', 'k2', 'k3']);
   });
 });
