@@ -20,7 +20,7 @@ interface Receiver {
   /** Every request's id, in arrival order. */
   requests: string[];
   /** Answer for a request (default 200). */
-  plan: (id: string, nth: number) => { status: number; headers?: Record<string, string> };
+  plan: (id: string, nth: number) => { status: number; headers?: Record<string, string>; delayMs?: number };
   close(): Promise<void>;
 }
 
@@ -33,14 +33,22 @@ async function startReceiver(): Promise<Receiver> {
       const id = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string }).id;
       receiver.requests.push(id);
       const answer = receiver.plan(id, receiver.requests.filter((r) => r === id).length);
-      if (answer.status >= 200 && answer.status < 300) receiver.delivered.push(id);
-      res.writeHead(answer.status, answer.headers ?? {});
-      res.end();
+      const respond = () => {
+        if (res.destroyed || req.destroyed) return;
+        if (answer.status >= 200 && answer.status < 300) receiver.delivered.push(id);
+        res.writeHead(answer.status, answer.headers ?? {});
+        res.end();
+      };
+      if (answer.delayMs) setTimeout(respond, answer.delayMs);
+      else respond();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  receiver.close = () => new Promise((resolve) => server.close(() => resolve()));
+  receiver.close = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(() => resolve()));
+  };
   return receiver;
 }
 
@@ -169,5 +177,19 @@ describe('delivery: QueueSender (BullMQ, cluster mode)', function () {
     await until('k3 delivered by b', () => receiver.requests.includes('k3'), 15_000);
     assert.deepEqual(receiver.requests, ['k0', 'k1', 'k1', 'k2', 'k3']);
     assert.deepEqual(delivered.map((e) => e.notification.id), ['k0', 'k1', 'k1', 'k2', 'k3']);
+  });
+
+  it('an instance closing mid-delivery: the delivery goes back to the head and another instance goes on at once', async () => {
+    receiver.plan = (id, nth) => (id === 'c1' && nth === 1 ? { status: 200, delayMs: 60_000 } : { status: 200 });
+    const a = sender();
+    const b = sender();
+    for (const id of ['c0', 'c1', 'c2', 'c3']) await a.add(notification(id));
+    await a.start();
+    await until('c1 in flight at a', () => receiver.requests.includes('c1'));
+    await b.start();
+    await a.close();
+    await until('b delivers the rest', () => receiver.delivered.length >= 4, 5_000);
+    assert.deepEqual(receiver.delivered, ['c0', 'c1', 'c2', 'c3']);
+    assert.deepEqual(receiver.requests, ['c0', 'c1', 'c1', 'c2', 'c3']);
   });
 });
