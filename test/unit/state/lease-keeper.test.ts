@@ -56,11 +56,12 @@ describe('state: LeaseKeeper', function () {
   });
 
   it('of three keepers one holds the lease, renewed past its TTL; on stop another takes it with a higher fence', async () => {
-    const all = await Promise.all(['a', 'b', 'c'].map((o) => keeper(o, 'poller:n1:messages', 300, 50)));
+    // TTL 1 s (renewed every 333 ms): only an event-loop stall over 667 ms on a loaded machine would lose it.
+    const all = await Promise.all(['a', 'b', 'c'].map((o) => keeper(o, 'poller:n1:messages', 1_000, 50)));
     all.forEach((r) => r.keeper.start());
     const holder = await until('a holder', () => all.find((r) => r.acquired.length === 1));
-    // Three TTLs later it still holds it (renewed), and nobody else got it.
-    await new Promise((resolve) => setTimeout(resolve, 900));
+    // Past two TTLs it still holds it (renewed), and nobody else got it.
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
     assert.deepEqual(all.map((r) => r.acquired.length).sort(), [0, 0, 1]);
     assert.equal(holder.keeper.current()?.fence, holder.acquired[0].fence);
     await holder.keeper.stop();
