@@ -101,6 +101,8 @@ export class QueueSender {
     }
     this.queue = new Queue<JobData>(callbackQueueName(options.nodeId), { connection: this.client(), prefix: options.prefix });
     this.ready = this.queue.setGlobalConcurrency(1);
+    // Reported to whoever calls add/start; never an unhandled rejection meanwhile.
+    this.ready.catch(() => undefined);
   }
 
   private client(): Redis {
