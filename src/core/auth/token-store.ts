@@ -56,6 +56,33 @@ export function tokenBinding(clientId: string, tenant: string, authorityHost: st
 
 const FORMAT = 'ms365-tokens/1';
 
+/** The AES-256 key of a secret (scrypt). */
+export function tokenKey(secret: string): Buffer {
+  return scryptSync(secret, 'node-red-ms365-events/token-store', 32);
+}
+
+/** Tokens sealed with AES-256-GCM under `key`: the text kept in a token file or a shared token record. */
+export function sealTokens(key: Buffer, tokens: StoredTokens): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([cipher.update(JSON.stringify(tokens), 'utf8'), cipher.final()]);
+  return JSON.stringify({ format: FORMAT, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') });
+}
+
+/** The tokens of a sealed text; undefined when it was sealed with another secret, is damaged or is not one. */
+export function openTokens(key: Buffer, text: string): StoredTokens | undefined {
+  try {
+    const box = JSON.parse(text) as { format?: string; iv?: string; tag?: string; data?: string };
+    if (box.format !== FORMAT || !box.iv || !box.tag || !box.data) return undefined;
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(box.iv, 'base64'));
+    decipher.setAuthTag(Buffer.from(box.tag, 'base64'));
+    const plain = Buffer.concat([decipher.update(Buffer.from(box.data, 'base64')), decipher.final()]);
+    return JSON.parse(plain.toString('utf8')) as StoredTokens;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Encrypted file store; `secret` is Node-RED's credential secret (or a key kept beside the files). */
 export class EncryptedFileTokenStore implements TokenStore {
   private readonly key: Buffer;
@@ -67,7 +94,7 @@ export class EncryptedFileTokenStore implements TokenStore {
     secret: string,
   ) {
     if (!secret) throw new Error('EncryptedFileTokenStore needs a secret');
-    this.key = scryptSync(secret, 'node-red-ms365-events/token-store', 32);
+    this.key = tokenKey(secret);
   }
 
   /** The file for a connector id under a directory. */
@@ -84,17 +111,8 @@ export class EncryptedFileTokenStore implements TokenStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    try {
-      const box = JSON.parse(text) as { format?: string; iv?: string; tag?: string; data?: string };
-      if (box.format !== FORMAT || !box.iv || !box.tag || !box.data) return undefined;
-      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(box.iv, 'base64'));
-      decipher.setAuthTag(Buffer.from(box.tag, 'base64'));
-      const plain = Buffer.concat([decipher.update(Buffer.from(box.data, 'base64')), decipher.final()]);
-      return JSON.parse(plain.toString('utf8')) as StoredTokens;
-    } catch {
-      // Another secret, or a damaged file: unusable, as if absent (the user signs in again).
-      return undefined;
-    }
+    // Another secret, or a damaged file: unusable, as if absent (the user signs in again).
+    return openTokens(this.key, text);
   }
 
   save(tokens: StoredTokens): Promise<void> {
@@ -109,10 +127,6 @@ export class EncryptedFileTokenStore implements TokenStore {
   }
 
   private async write(tokens: StoredTokens): Promise<void> {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    const data = Buffer.concat([cipher.update(JSON.stringify(tokens), 'utf8'), cipher.final()]);
-    const box = { format: FORMAT, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
-    await writeFileAtomic(this.file, JSON.stringify(box), { mode: 0o600 });
+    await writeFileAtomic(this.file, sealTokens(this.key, tokens), { mode: 0o600 });
   }
 }

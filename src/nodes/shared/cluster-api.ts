@@ -1,0 +1,17 @@
+/**
+ * What an `ms365-cluster` config node offers the nodes that will use it (issue 17; not wired into any node yet):
+ * the shared state on Redis once the connection is checked, and status fan-out to registered users.
+ */
+import type { Node, NodeStatus } from 'node-red';
+import type { SharedState } from '../../core/state/types';
+
+export interface ClusterNode extends Node {
+  /**
+   * The shared state, or the error that keeps the cluster from working (never a fall-back to single-instance mode).
+   * While Redis is unreachable at start-up the node keeps trying: the next call gets the newer outcome.
+   */
+  state(): Promise<SharedState>;
+  register(user: Node): void;
+  deregister(user: Node): void;
+  currentStatus(): NodeStatus;
+}
