@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import axios from 'axios';
+import { useNotificationEndpoint } from '../../support/notification-endpoint';
 import { useSimulator } from '../../support/simulator';
 import { waitFor } from '../../support/connector';
 import { testCertificate } from '../../support/certificate';
@@ -16,34 +15,15 @@ import { Ms365Error } from '../../../src/core/errors';
 describe('rich notifications: decryptResourceData against the simulator (graph.md §4)', function () {
   this.timeout(30_000);
   const sim = useSimulator();
-  const bodies: Array<Record<string, unknown>> = [];
-  let server: http.Server;
-  let url = '';
+  const endpoint = useNotificationEndpoint();
+  const bodies = endpoint.bodies;
   let keys: { privateKeyPem: string; certificate: string };
   const appId = 'rich-test-app';
 
   before(async () => {
     const made = await testCertificate();
     keys = { privateKeyPem: made.privateKeyPem, certificate: made.certificateBase64 };
-    server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
-        if (token !== null) {
-          res.writeHead(200, { 'Content-Type': 'text/plain' });
-          res.end(token);
-          return;
-        }
-        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-        res.writeHead(202);
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const graph = () => {
     const { token } = sim().state.accessTokens.issue({ userId: sim().state.defaultUser.id, clientId: appId, tenantId: sim().state.tenantId, scopes: ['Mail.Read'], appOnly: false });
@@ -55,7 +35,7 @@ describe('rich notifications: decryptResourceData against the simulator (graph.m
   async function richDelivery() {
     if (delivered) return delivered;
     const res = await graph().post('/subscriptions', {
-      changeType: 'created', notificationUrl: url, resource: 'me/messages?$select=subject', expirationDateTime: inMinutes(60),
+      changeType: 'created', notificationUrl: endpoint.url(), resource: 'me/messages?$select=subject', expirationDateTime: inMinutes(60),
       includeResourceData: true, encryptionCertificate: keys.certificate, encryptionCertificateId: 'test-cert',
     });
     assert.equal(res.status, 201, JSON.stringify(res.data));
@@ -69,14 +49,14 @@ describe('rich notifications: decryptResourceData against the simulator (graph.m
   }
 
   it('POST /subscriptions with includeResourceData but no certificate → 400 InvalidRequest', async () => {
-    const res = await graph().post('/subscriptions', { changeType: 'created', notificationUrl: url, resource: 'me/messages?$select=subject', expirationDateTime: inMinutes(60), includeResourceData: true, encryptionCertificateId: 'x' });
+    const res = await graph().post('/subscriptions', { changeType: 'created', notificationUrl: endpoint.url(), resource: 'me/messages?$select=subject', expirationDateTime: inMinutes(60), includeResourceData: true, encryptionCertificateId: 'x' });
     assert.equal(res.status, 400);
     assert.equal(res.data.error.code, 'InvalidRequest');
   });
 
   it("the simulator refuses what Graph refuses, with Graph's 400 and message (§11.4)", async () => {
     const rich = { includeResourceData: true, encryptionCertificate: keys.certificate, encryptionCertificateId: 'c' };
-    const post = (body: Record<string, unknown>) => graph().post('/subscriptions', { changeType: 'created', notificationUrl: url, expirationDateTime: inMinutes(60), ...body });
+    const post = (body: Record<string, unknown>) => graph().post('/subscriptions', { changeType: 'created', notificationUrl: endpoint.url(), expirationDateTime: inMinutes(60), ...body });
     const refused = async (body: Record<string, unknown>, message: RegExp) => {
       const res = await post(body);
       assert.equal(res.status, 400, JSON.stringify(body));

@@ -6,9 +6,8 @@
  * simulated days here.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import axios from 'axios';
+import { useNotificationEndpoint } from '../../support/notification-endpoint';
 import { simGraphClient, useSimulator } from '../../support/simulator';
 import { waitFor } from '../../support/connector';
 import { SubscriptionManager, type SubscriptionEvent, type SubscriptionRecord } from '../../../src/core/webhooks/subscription-manager';
@@ -19,27 +18,8 @@ const DAY = 24 * 3600_000;
 describe('core/webhooks/subscription-manager: a personal account kept alive by timer alone (30 simulated days)', function () {
   this.timeout(60_000);
   const sim = useSimulator();
-  const bodies: Array<{ value: Array<Record<string, unknown>> }> = [];
-  let server: http.Server;
-  let url = '';
-  before(async () => {
-    server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
-        if (token !== null) {
-          res.writeHead(200, { 'Content-Type': 'text/plain' }).end(token);
-          return;
-        }
-        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value: Array<Record<string, unknown>> });
-        res.writeHead(202).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const endpoint = useNotificationEndpoint<{ value: Array<Record<string, unknown>> }>();
+  const bodies = endpoint.bodies;
 
   it('no lifecycle notification ever arrives; renewals alone keep mail and drive subscriptions alive; changes still notify on day 30', async () => {
     const user = sim().state.users.find((u) => u.driveType === 'personal')!.id; // a Microsoft account (consumers tenant)
@@ -49,7 +29,7 @@ describe('core/webhooks/subscription-manager: a personal account kept alive by t
     const manager = new SubscriptionManager({
       graph: simGraphClient(sim()),
       now: () => sim().state.clock.now(),
-      notificationUrl: url,
+      notificationUrl: endpoint.url(),
       clientState: 'personal',
       specs: [
         { resource: `users/${user}/messages`, changeType: 'created,updated,deleted' },

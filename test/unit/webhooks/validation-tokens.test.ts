@@ -5,9 +5,8 @@
  * published; an unknown key id fetched again, after the cooldown when it falls inside one).
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import axios from 'axios';
+import { useNotificationEndpoint } from '../../support/notification-endpoint';
 import { useSimulator } from '../../support/simulator';
 import { waitFor } from '../../support/connector';
 import { testCertificate } from '../../support/certificate';
@@ -103,34 +102,15 @@ describe('core/webhooks/validation-tokens against the simulated identity platfor
   });
 
   describe('as the simulator delivers them', () => {
-    const bodies: Array<{ validationTokens?: string[] }> = [];
-    let server: http.Server;
-    let url = '';
-    before(async () => {
-      server = http.createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
-          if (token !== null) {
-            res.writeHead(200, { 'Content-Type': 'text/plain' }).end(token);
-            return;
-          }
-          bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { validationTokens?: string[] });
-          res.writeHead(202).end();
-        });
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-    });
-    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const endpoint = useNotificationEndpoint<{ validationTokens?: string[] }>();
+    const bodies = endpoint.bodies;
 
     it('v1, v2 and alternating batches (control API switch) all verify; each form is the documented one', async () => {
       const cert = await testCertificate();
       const { token } = sim().state.accessTokens.issue({ userId: sim().state.defaultUser.id, clientId: appId, tenantId: tenant(), scopes: ['Mail.Read'], appOnly: false });
       const graph = axios.create({ baseURL: sim().graphBaseUrl, headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true });
       const created = await graph.post('/subscriptions', {
-        changeType: 'created', notificationUrl: url, resource: 'me/messages?$select=subject', expirationDateTime: new Date(sim().state.clock.now() + 3600_000).toISOString(),
+        changeType: 'created', notificationUrl: endpoint.url(), resource: 'me/messages?$select=subject', expirationDateTime: new Date(sim().state.clock.now() + 3600_000).toISOString(),
         includeResourceData: true, encryptionCertificate: cert.certificateBase64, encryptionCertificateId: 'c1',
       });
       assert.equal(created.status, 201, JSON.stringify(created.data));
