@@ -7,6 +7,7 @@
 import { ConfigurationError } from '../errors';
 import type { ElementKey } from '../elements';
 import { translateHubUrl } from './hub-url';
+import { checkGraphLimits } from './graph-limits';
 import { validateJavaPattern, resolveZone, MILLISECONDS_FORMAT } from '../dates/java-pattern';
 import { validateUrlMacros } from '../dates/url-macros';
 
@@ -141,6 +142,8 @@ export function parsePollerConfiguration(input: unknown, ctx: PollerConfigContex
     }
     const macros = validateUrlMacros(translated.path);
     if (!macros.ok) throw new ConfigurationError(`${where}.url`, macros.error ?? 'invalid macro');
+    // What Graph cannot serve is refused now, naming the limit (graph-limits.ts), before any request.
+    checkGraphLimits({ url: translated.path, original: spec.url }, `${where}.url`);
     let url = translated.path;
     if (ctx.mePath !== '/me') url = url.replace(/^\/me(?=\/|\?|$)/i, ctx.mePath);
     const mode = spec.mode === 'delta' || spec.mode === 'filter' ? spec.mode : translated.mode;
