@@ -155,7 +155,9 @@ export function graphLimitProblem(check: GraphUrlToCheck): string | undefined {
   // Documents hub: `/hubs/documents/files/{id}` names one file. Drive delta tracks the root and folders only
   // ("driveItem: delta", HTTP request: `/drive/root/delta`, `/drive/items/{folder}/delta`; `reference/graph.md` §11.5).
   const hubFile = /^(?:https?:\/\/[^/]+)?\/?hubs\/documents\/files\/([^/?]+)(?:[/?]|$)/i.exec(original);
-  if (hubFile && !/^(contents|metadata)$/i.test(hubFile[1])) {
+  const byPath = /[?&]path=([^&]*)/i.exec(original);
+  const filePath = byPath !== null && safeDecode(byPath[1]).replace(/\/+$/, '') !== '';
+  if (hubFile && (!/^(contents|metadata)$/i.test(hubFile[1]) || filePath)) {
     return `${original}: Graph's drive delta tracks folders and the whole drive, not one file; poll the folder that holds it (/hubs/documents/folders/{folderId}) or the drive (/hubs/documents/changes)`;
   }
   const { owner, rest, params } = parse(check.url);

@@ -85,7 +85,9 @@ describe('graph-limits: what Graph cannot serve, refused at deploy', () => {
   it('a hub /hubs/documents/files/{id} names one file: drive delta tracks folders and the drive only', () => {
     assert.match(problem('/me/drive/items/F1/delta', '/hubs/documents/files/F1') ?? '', /not one file; poll the folder that holds it \(\/hubs\/documents\/folders\/\{folderId\}\)/);
     assert.equal(problem('/me/drive/items/D1/delta', '/hubs/documents/folders/D1'), undefined);
+    assert.match(problem('/me/drive/root:/Reports/q1.xlsx:/delta', '/hubs/documents/files/contents?path=/Reports/q1.xlsx') ?? '', /not one file/);
     assert.equal(problem('/me/drive/root/delta', '/hubs/documents/files'), undefined);
+    assert.equal(problem('/me/drive/root:/Reports:/delta', '/hubs/documents/folders/contents?path=/Reports'), undefined);
   });
 
   it('checkDriveDeltaItem: the root or a folder passes; a file is refused, naming the limit', () => {
