@@ -5,7 +5,8 @@
  *
  * - no mailbox-wide message delta, no delta on `/events`, no delta on `/contacts` outside a contact folder;
  * - message delta: `$filter` only `receivedDateTime ge|gt`, `$orderby` only `receivedDateTime desc`, no `$search`;
- * - calendarView delta: no `$select`, `$filter`, `$orderby`, `$search`, `$expand`;
+ * - calendarView delta: no `$select`, `$filter`, `$orderby`, `$search`, `$expand`; a calendarView window (both ends,
+ *   at most 1825 days; calendarView delta without one: the poller supplies it);
  * - Outlook collections read with `$filter` + `$orderby`: the `InefficientFilter` rule;
  * - drive delta on a file (only the root and folders are tracked): a hub `/hubs/documents/files/{id}` at deploy, an
  *   item found to be a file when the poller first resolves it (`checkDriveDeltaItem`, `changes/drive-scope.ts`).
@@ -20,6 +21,8 @@ export interface GraphUrlToCheck {
   url: string;
   /** The URL as the user wrote it (a hub URL or the same Graph path). */
   original?: string;
+  /** How the poller reads it (a calendarView without a window is fine in delta mode: the poller supplies one). */
+  mode?: 'filter' | 'delta';
 }
 
 interface ParsedUrl {
@@ -149,6 +152,33 @@ function messageDeltaProblem(params: Map<string, string>): string | undefined {
 /** calendarView delta ("event: delta", Query parameters): `$select`, `$filter`, `$orderby`, `$search`, `$expand` are not supported. */
 const CALENDAR_DELTA_UNSUPPORTED = ['$select', '$filter', '$orderby', '$search', '$expand'];
 
+/** The longest calendarView window Graph serves (`reference/graph.md` §11.2, obs: a longer one is a 400 `ErrorInvalidRequest`). */
+export const MAX_CALENDAR_WINDOW_DAYS = 1825;
+
+/**
+ * A calendarView's window ("List calendarView": `startDateTime` and `endDateTime` required; "event: delta": on the
+ * first call only): both ends or neither (delta: the poller supplies one year back, two ahead), ISO dates, at most
+ * 1825 days apart. Macros are known only when a poll renders them.
+ */
+function calendarWindowProblem(params: Map<string, string>, mode: 'filter' | 'delta'): string | undefined {
+  const start = params.get('startdatetime');
+  const end = params.get('enddatetime');
+  const limit = `Graph serves a calendarView window of at most ${MAX_CALENDAR_WINDOW_DAYS} days`;
+  if (start === undefined && end === undefined) {
+    if (mode === 'delta') return undefined; // the delta engine adds one year back, two years ahead
+    return `a calendarView needs startDateTime and endDateTime (${limit}); or use /calendarView/delta, for which the poller supplies one year back and two ahead`;
+  }
+  if (start === undefined || end === undefined) return `give both startDateTime and endDateTime (${limit}), or neither with /calendarView/delta`;
+  if (/\$\{/.test(start) || /\$\{/.test(end)) return undefined;
+  const startMs = Date.parse(start);
+  const endMs = Date.parse(end);
+  if (Number.isNaN(startMs) || Number.isNaN(endMs)) return `startDateTime and endDateTime must be ISO dates (${limit})`;
+  if (endMs <= startMs) return 'endDateTime must be after startDateTime';
+  const days = (endMs - startMs) / 86_400_000;
+  if (days > MAX_CALENDAR_WINDOW_DAYS) return `the window spans ${Math.ceil(days)} days; ${limit} (Graph answers 400 ErrorInvalidRequest)`;
+  return undefined;
+}
+
 /** The problem Graph would have with this resource URL, or undefined; `path` names the URL in the message. */
 export function graphLimitProblem(check: GraphUrlToCheck): string | undefined {
   const original = check.original?.trim() ?? '';
@@ -174,7 +204,7 @@ export function graphLimitProblem(check: GraphUrlToCheck): string | undefined {
   if (isDelta && n >= 2 && rest[n - 2] === 'events') {
     // "event: delta" (v1.0): delta on a calendar view only; `/events/delta` answers 400 "Change tracking is not
     // supported against 'microsoft.graph.event'" (`reference/graph.md` §11.2).
-    return `${path}: Graph tracks event changes only through a calendar view (it answers "Change tracking is not supported against 'microsoft.graph.event'"); use ${me}/calendarView/delta (the poller supplies the window)`;
+    return `${path}: Graph tracks event changes only through a calendar view: use ${me}/calendarView/delta (the poller supplies the window); Graph answers "Change tracking is not supported against 'microsoft.graph.event'"`;
   }
   if (isDelta && n === 2 && rest[0] === 'contacts') {
     // "contact: delta": per contact folder (`/contactFolders/{id}/contacts/delta`); `/contacts/delta` is not
@@ -190,7 +220,11 @@ export function graphLimitProblem(check: GraphUrlToCheck): string | undefined {
     if (given.length > 0) {
       return `${path}: Graph's calendarView delta does not support ${given.join(', ')} (it returns every event in the window, with all its properties); leave ${given.length === 1 ? 'it' : 'them'} out and filter in a flow after the poller`;
     }
-    return undefined;
+  }
+  if (rest[n - 1] === 'calendarview' || (isDelta && rest[n - 2] === 'calendarview')) {
+    const problem = calendarWindowProblem(params, check.mode ?? (isDelta ? 'delta' : 'filter'));
+    if (problem !== undefined) return `${path}: ${problem}`;
+    if (isDelta) return undefined;
   }
   const filter = params.get('$filter');
   const orderBy = params.get('$orderby');

@@ -59,6 +59,16 @@ describe('graph-limits: what Graph cannot serve, refused at deploy', () => {
     assert.match(problem('/me/calendarView/delta?$expand=attachments') ?? '', /\$expand/);
   });
 
+  it('calendarView window ("List calendarView", "event: delta"): both ends, at most 1825 days; delta without one is supplied by the poller', () => {
+    const window = (s: string, e: string) => `startDateTime=${s}&endDateTime=${e}`;
+    assert.equal(graphLimitProblem({ url: '/me/calendarView/delta', mode: 'delta' }), undefined);
+    assert.equal(problem(`/me/calendarView?${window('2026-01-01T00:00:00Z', '2030-12-30T00:00:00Z')}`), undefined);
+    assert.match(problem(`/me/calendarView/delta?${window('2024-01-01T00:00:00Z', '2029-01-02T00:00:00Z')}`) ?? '', /the window spans 1828 days; Graph serves a calendarView window of at most 1825 days/);
+    assert.match(graphLimitProblem({ url: '/me/calendarView', mode: 'filter' }) ?? '', /needs startDateTime and endDateTime/);
+    assert.match(problem('/me/calendarView/delta?endDateTime=2027-01-01T00:00:00Z') ?? '', /give both startDateTime and endDateTime/);
+    assert.match(problem(`/me/calendarView?${window('2027-01-01T00:00:00Z', '2026-01-01T00:00:00Z')}`) ?? '', /endDateTime must be after startDateTime/);
+  });
+
   it('$filter + $orderby on Outlook collections: the InefficientFilter rule ("List messages")', () => {
     // Ordered properties first in $filter, same order: served.
     assert.equal(problem("/me/messages?$filter=receivedDateTime ge 2026-01-01T00:00:00Z and subject eq 'x'&$orderby=receivedDateTime desc"), undefined);
