@@ -153,7 +153,7 @@ function messageDeltaProblem(params: Map<string, string>): string | undefined {
 const CALENDAR_DELTA_UNSUPPORTED = ['$select', '$filter', '$orderby', '$search', '$expand'];
 
 /** The longest calendarView window Graph serves (`reference/graph.md` §11.2, obs: a longer one is a 400 `ErrorInvalidRequest`). */
-export const MAX_CALENDAR_WINDOW_DAYS = 1825;
+const MAX_CALENDAR_WINDOW_DAYS = 1825;
 
 /**
  * A calendarView's window ("List calendarView": `startDateTime` and `endDateTime` required; "event: delta": on the
@@ -179,7 +179,7 @@ function calendarWindowProblem(params: Map<string, string>, mode: 'filter' | 'de
   return undefined;
 }
 
-/** The problem Graph would have with this resource URL, or undefined; `path` names the URL in the message. */
+/** The problem Graph would have with this resource URL (a message naming the URL, the limit and what to use instead), or undefined. */
 export function graphLimitProblem(check: GraphUrlToCheck): string | undefined {
   const original = check.original?.trim() ?? '';
   // Documents hub: `/hubs/documents/files/{id}` names one file. Drive delta tracks the root and folders only
