@@ -58,6 +58,8 @@ export = function register(RED: NodeAPI): void {
         mePath: connector.mePath,
       });
     } catch (err) {
+      // The red status stays: the connector's status no longer fans out to a poller that will not start.
+      connector.deregister(node);
       node.status({ fill: 'red', shape: 'ring', text: 'invalid configuration' });
       node.error(`ms365-poller: ${(err as Error).message}`);
       return;

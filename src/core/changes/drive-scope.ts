@@ -11,10 +11,12 @@
  *   each; they are kept in the cursor (bounded), so deletions inside the subtree are still reported after the
  *   folders themselves are gone. An item moved out of the folder is not reported (it is outside now).
  * - The folder itself is not reported (as the root is not, in a root delta): its eTag changes with every child.
- * - A folder given by path (`/drive/root:/Documents/Reports:/delta`) is resolved to its id once.
+ * - The folder is read once (`?$select=id,folder,root`): one given by path is resolved to its id, and a file is refused
+ *   with the limit named (delta tracks the root and folders only, `opencon/graph-limits.ts`).
  */
 import type { ResourceConfig } from '../opencon/poller-config';
 import { GraphError } from '../graph/client';
+import { checkDriveDeltaItem, type DriveItemKind } from '../opencon/graph-limits';
 import type { DeltaCursor, RoundResult } from './delta-engine';
 import type { EngineContext } from './shared';
 
@@ -114,13 +116,13 @@ export async function withDriveScope(
   if (!scope) {
     const drive = await ctx.graph.get<{ driveType?: string }>(`${target.driveBase}?$select=id,driveType`, undefined, ctx.signal);
     requests += 1;
-    let folderId = target.folderId;
-    if (folderId === undefined) {
-      const folder = await ctx.graph.get<{ id?: string }>(`${target.driveBase}/root:${encodeURI(target.folderPath ?? '')}?$select=id`, undefined, ctx.signal);
-      requests += 1;
-      if (typeof folder.id !== 'string') throw new GraphError({ status: 404, graphCode: 'itemNotFound', message: `drive folder ${target.folderPath ?? ''} not found` });
-      folderId = folder.id;
-    }
+    // The folder itself, once: its id (when given by path) and that it is a folder, not a file (graph-limits.ts).
+    const itemUrl = target.folderId !== undefined ? `${target.driveBase}/items/${encodeURIComponent(target.folderId)}` : `${target.driveBase}/root:${encodeURI(target.folderPath ?? '')}`;
+    const folder = await ctx.graph.get<DriveItemKind & { id?: string }>(`${itemUrl}?$select=id,folder,root`, undefined, ctx.signal);
+    requests += 1;
+    if (typeof folder.id !== 'string') throw new GraphError({ status: 404, graphCode: 'itemNotFound', message: `drive folder ${target.folderPath ?? target.folderId ?? ''} not found` });
+    checkDriveDeltaItem(folder, target.folderId !== undefined ? `drive item ${target.folderId}` : `drive item ${target.folderPath ?? ''}`);
+    const folderId = folder.id;
     const driveType = drive.driveType ?? 'business';
     scope = { of, driveType, folderId, narrowed: driveType !== 'personal' };
     // A cursor of another folder starts again; one made without a scope (started by the delta engine alone) is kept

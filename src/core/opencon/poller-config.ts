@@ -7,6 +7,7 @@
 import { ConfigurationError } from '../errors';
 import type { ElementKey } from '../elements';
 import { translateHubUrl } from './hub-url';
+import { checkGraphLimits } from './graph-limits';
 import { validateJavaPattern, resolveZone, MILLISECONDS_FORMAT } from '../dates/java-pattern';
 import { validateUrlMacros } from '../dates/url-macros';
 
@@ -55,42 +56,6 @@ export function defaultResources(elementKey: ElementKey): Record<string, Record<
     default:
       return { events: { url: '/me/calendarView/delta', idField: 'id' } };
   }
-}
-
-const MAX_CALENDAR_WINDOW_DAYS = 1825;
-
-/**
- * Calendar URLs Graph would refuse, caught at deploy (`reference/graph.md` §11.2, "event: delta", "List
- * calendarView"): delta on `/events` ("Change tracking is not supported against 'microsoft.graph.event'"), a
- * calendarView without its window (delta: the poller supplies one year back, two ahead), half a window, or a window
- * over 1825 days.
- */
-function checkCalendarUrl(url: string, mode: 'filter' | 'delta', where: string): void {
-  const path = url.replace(/\?.*$/, '');
-  if (/\/events\/delta$/i.test(path)) {
-    throw new ConfigurationError(where, `Graph tracks event changes only through a calendar view: use /me/calendarView/delta (the poller supplies the window) instead of ${path}`);
-  }
-  if (!/\/calendarView(\/delta)?$/i.test(path)) return;
-  const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
-  const param = (name: string): string | undefined => {
-    for (const [key, value] of query) if (key.toLowerCase() === name) return value;
-    return undefined;
-  };
-  const start = param('startdatetime');
-  const end = param('enddatetime');
-  const limit = `Graph serves a calendarView window of at most ${MAX_CALENDAR_WINDOW_DAYS} days`;
-  if (start === undefined && end === undefined) {
-    if (mode === 'delta') return; // the delta engine adds one year back, two years ahead
-    throw new ConfigurationError(where, `a calendarView needs startDateTime and endDateTime (${limit}); or use /calendarView/delta, for which the poller supplies one year back and two ahead`);
-  }
-  if (start === undefined || end === undefined) throw new ConfigurationError(where, `give both startDateTime and endDateTime (${limit}), or neither with /calendarView/delta`);
-  if (/\$\{/.test(start) || /\$\{/.test(end)) return; // macros: known only when a poll renders them
-  const startMs = Date.parse(start);
-  const endMs = Date.parse(end);
-  if (Number.isNaN(startMs) || Number.isNaN(endMs)) throw new ConfigurationError(where, `startDateTime and endDateTime must be ISO dates (${limit})`);
-  if (endMs <= startMs) throw new ConfigurationError(where, 'endDateTime must be after startDateTime');
-  const days = (endMs - startMs) / 86_400_000;
-  if (days > MAX_CALENDAR_WINDOW_DAYS) throw new ConfigurationError(where, `the window spans ${Math.ceil(days)} days; ${limit} (Graph answers 400 ErrorInvalidRequest)`);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -144,7 +109,8 @@ export function parsePollerConfiguration(input: unknown, ctx: PollerConfigContex
     let url = translated.path;
     if (ctx.mePath !== '/me') url = url.replace(/^\/me(?=\/|\?|$)/i, ctx.mePath);
     const mode = spec.mode === 'delta' || spec.mode === 'filter' ? spec.mode : translated.mode;
-    checkCalendarUrl(url, mode, `${where}.url`);
+    // What Graph cannot serve is refused now, naming the limit (graph-limits.ts), before any request.
+    checkGraphLimits({ url: translated.path, original: spec.url, mode }, `${where}.url`);
     const rawDates = isObject(spec.datesConfiguration) ? spec.datesConfiguration : {};
     const dates: DatesConfiguration = {
       updatedField: pick(rawDates, 'updated', 'Field') ?? translated.dateField,

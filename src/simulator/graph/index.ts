@@ -5,8 +5,8 @@
  *   `/mailFolders/{id}/messages`, `/mailFolders/{id}/messages/delta` (also `mailFolders('Inbox')` forms);
  * - events `/events`, `/events/{id}` (occurrence ids too), `/calendar`, `/calendar/events`,
  *   `/calendarView?startDateTime&endDateTime` (series expanded), `/calendarView/delta` (occurrence stubs, §11.2;
- *   `/events/delta` refused); contacts `/contacts`, `/contacts/{id}`, `/contacts/delta` (also under
- *   `/contactFolders/{id}/`);
+ *   `/events/delta` refused); contacts `/contacts`, `/contacts/{id}` (also under `/contactFolders/{id}/`),
+ *   `/contactFolders/{id}/contacts/delta` (`/contacts/delta` and `/messages/delta` refused as Graph refuses them);
  * - calendars `/calendars` ("List calendars"), mail folders' `/mailFolders/{id}/childFolders`, drives `/drives`
  *   ("List drives");
  * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
@@ -496,6 +496,8 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
       return userJson(state, data.user);
     case 'messages': {
       if (n === 1) return messagesList(ctx, undefined);
+      // "message: delta": per folder only; Graph answers this (`reference/graph.md` §11.3, obs).
+      if (n === 2 && second.toLowerCase() === 'delta') throw unsupportedDelta('message');
       if (n === 2) {
         const entry = data.messages.get(second);
         if (!entry) throw outlookNotFound();
@@ -520,7 +522,7 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
       if (n === 4 && fourth.toLowerCase() === 'delta') {
         const select = ctx.query.get('$select');
         const filterText = ctx.query.get('$filter');
-        if (filterText !== undefined) checkMessageDeltaFilter(filterText);
+        checkMessageDeltaOptions(filterText, ctx.query);
         let parsed: { text?: string; filter?: FilterNode } = {};
         const filterOf = (text: string | undefined): FilterNode | undefined => {
           if (parsed.text !== text) parsed = { text, filter: text === undefined ? undefined : parseFilter(text).root };
@@ -577,6 +579,10 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         return listPage<SimEvent>(ctx, calendarViewEntries(ctx, window), { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'calendarView' });
       }
       if (n === 2 && second.toLowerCase() === 'delta') {
+        // "event: delta": `$select`, `$filter`, `$orderby`, `$search`, `$expand` are not supported; refused (the wording
+        // is the harsher plausible one, README "The simulated tenant").
+        const unsupported = ['$select', '$filter', '$orderby', '$search', '$expand'].find((option) => ctx.query.has(option));
+        if (unsupported !== undefined) throw new SimGraphError(400, 'ErrorInvalidUrlQuery', `The '${unsupported}' parameter is not supported for change tracking over the 'Events' resource.`);
         const tokens = outlookTokens(ctx);
         let window: { s: string; e: string };
         if (tokens.skip ?? tokens.delta) {
@@ -600,24 +606,14 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         if (n < 2 || (second !== data.contactFolderId && second.toLowerCase() !== 'contacts')) throw outlookNotFound();
         if (n === 2) return { '@odata.context': context(ctx, 'contactFolders/$entity'), id: data.contactFolderId, displayName: 'Contacts', parentFolderId: data.contactFolderId };
         if (third?.toLowerCase() !== 'contacts') break;
+        // "contact: delta": per contact folder (`/contactFolders/{id}/contacts/delta`).
+        if (n === 4 && fourth.toLowerCase() === 'delta') return contactsDelta(ctx);
         return route(ctx, rest.slice(2), functionToken);
       }
       if (n === 1) return listPage(ctx, data.contacts.live(), { defaultTop: 10, outlook: true, present: (e) => rec(e.obj), contextTail: 'contacts' });
-      if (n === 2 && second.toLowerCase() === 'delta') {
-        const select = ctx.query.get('$select');
-        return runDelta<SimContact>(ctx, {
-          resource: 'contacts',
-          view: {
-            collection: data.contacts,
-            inScope: () => true,
-            present: (e, sel) => ({ '@odata.type': '#microsoft.graph.contact', ...project(rec(e.obj), sel) }),
-            removed: outlookRemoved('#microsoft.graph.contact'),
-          },
-          defaultPageSize: 10,
-          drive: false,
-          initial: () => ({ sel: select }),
-        }, outlookTokens(ctx));
-      }
+      // `/contacts/delta` is not documented ("contact: delta" lists the folder form only): refused as Graph refuses
+      // delta where it does not track changes (the harsher plausible answer, README "The simulated tenant").
+      if (n === 2 && second.toLowerCase() === 'delta') throw unsupportedDelta('contact');
       if (n === 2) {
         const entry = data.contacts.get(second);
         if (!entry) throw outlookNotFound();
@@ -669,12 +665,47 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
   throw badRequest(`Resource not found for the segment '${rest[rest.length - 1] ?? ''}'.`);
 }
 
-/** Message delta accepts only `receivedDateTime ge|gt <date>` as `$filter` (§5). */
-function checkMessageDeltaFilter(text: string): void {
-  const { root } = parseFilter(text);
-  if (root.kind !== 'cmp' || root.field.join('/').toLowerCase() !== 'receiveddatetime' || (root.op !== 'ge' && root.op !== 'gt')) {
-    throw badRequest("Delta query for messages supports only '$filter=receivedDateTime ge|gt {value}'.");
+/**
+ * Message delta's query options ("message: delta", Query parameters; `reference/graph.md` §5, §11.3): `$filter` only
+ * `receivedDateTime ge|gt {value}` (Graph's answer otherwise: 400 `ErrorInvalidUrlQuery`, as reported in
+ * msgraph-sdk-dotnet#1512), `$orderby` only `receivedDateTime desc`, no `$search` (the same answer, in the same form:
+ * the harsher plausible one, README "The simulated tenant").
+ */
+function checkMessageDeltaOptions(filterText: string | undefined, query: Query): void {
+  const refuse = (option: string, allowed: string): SimGraphError =>
+    new SimGraphError(400, 'ErrorInvalidUrlQuery', `The '${option}' parameter value is not supported for 'Messages' resource; only a value of '${allowed}' is supported.`);
+  if (filterText !== undefined) {
+    const { root } = parseFilter(filterText);
+    if (root.kind !== 'cmp' || root.field.join('/').toLowerCase() !== 'receiveddatetime' || (root.op !== 'ge' && root.op !== 'gt')) throw refuse('$filter', 'receivedDateTime ge value');
   }
+  const orderText = query.get('$orderby');
+  if (orderText !== undefined) {
+    const order = parseOrderBy(orderText);
+    if (order.length !== 1 || order[0].field.join('/').toLowerCase() !== 'receiveddatetime' || !order[0].desc) throw refuse('$orderby', 'receivedDateTime desc');
+  }
+  if (query.has('$search')) throw new SimGraphError(400, 'ErrorInvalidUrlQuery', "The '$search' parameter is not supported for 'Messages' resource.");
+}
+
+/** Delta on a collection Graph does not track: 400 "Unsupported request: Change tracking is not supported against ..." (obs). */
+function unsupportedDelta(type: 'message' | 'contact'): SimGraphError {
+  return badRequest(`Unsupported request: Change tracking is not supported against 'microsoft.graph.${type}'.`);
+}
+
+/** Contact delta of the (only simulated) contact folder. */
+function contactsDelta(ctx: Ctx): Record<string, unknown> {
+  const select = ctx.query.get('$select');
+  return runDelta<SimContact>(ctx, {
+    resource: 'contacts',
+    view: {
+      collection: ctx.data.contacts,
+      inScope: () => true,
+      present: (e, sel) => ({ '@odata.type': '#microsoft.graph.contact', ...project(rec(e.obj), sel) }),
+      removed: outlookRemoved('#microsoft.graph.contact'),
+    },
+    defaultPageSize: 10,
+    drive: false,
+    initial: () => ({ sel: select }),
+  }, outlookTokens(ctx));
 }
 
 function outlookTokens(ctx: Ctx): { skip?: string; delta?: string } {

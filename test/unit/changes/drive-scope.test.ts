@@ -109,6 +109,18 @@ describe('drive folder resources (against the simulator)', function () {
     assert.deepEqual(summary(third.events), [['CREATED', 'sunset.jpg']]);
   });
 
+  it('a file given as the folder (by id or by path) is refused on both kinds of drive, naming the limit, before any delta request', async () => {
+    for (const userId of [business(), personal()]) {
+      const reports = store().createDriveItem(userId, { name: 'Reports', folder: true });
+      const file = store().createDriveItem(userId, { name: 'q1.xlsx', parentId: reports.id!, content: 'abc' });
+      for (const url of [`/me/drive/items/${file.id}/delta`, '/me/drive/root:/Reports/q1.xlsx:/delta']) {
+        sim().state.graph.requests.clear();
+        await assert.rejects(round(resourceOf(url, userId), undefined), /is a file: Graph's drive delta tracks the root and folders only/, `${userId} ${url}`);
+        assert.equal(sim().state.graph.requests.list(/\/delta/).length, 0, `${userId} ${url}: no delta request`);
+      }
+    }
+  });
+
   it('a folder by path (/hubs/documents/folders/contents?path=/Reports) works on both kinds of drive', async () => {
     for (const userId of [business(), personal()]) {
       const reports = store().createDriveItem(userId, { name: 'Reports', folder: true });

@@ -144,13 +144,13 @@ describe('graph: GraphClient', () => {
     assert.equal(seen.length, 1);
     script.push({
       status: 410,
-      headers: { Location: `${graph.url}/v1.0/me/messages/delta?$deltatoken=latest`, 'request-id': 'req-123' },
+      headers: { Location: `${graph.url}/v1.0/me/mailFolders/inbox/messages/delta?$deltatoken=latest`, 'request-id': 'req-123' },
       body: { error: { code: 'SyncStateNotFound', message: 'resync' } },
     });
-    const gone = await client().get('/me/messages/delta').catch((e: unknown) => e);
+    const gone = await client().get('/me/mailFolders/inbox/messages/delta').catch((e: unknown) => e);
     assert.ok(gone instanceof GraphError);
     assert.equal(gone.status, 410);
-    assert.equal(gone.location, `${graph.url}/v1.0/me/messages/delta?$deltatoken=latest`);
+    assert.equal(gone.location, `${graph.url}/v1.0/me/mailFolders/inbox/messages/delta?$deltatoken=latest`);
     assert.equal(gone.requestId, 'req-123');
     assert.equal(seen.length, 2);
   });

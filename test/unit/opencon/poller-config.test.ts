@@ -38,7 +38,7 @@ describe('parsePollerConfiguration', () => {
       { pollDelay: d!.pollDelay, tol: d!.createdCheckTolerance, pageSize: d!.pageSize, u: d!.filterByUpdatedDate, c: d!.filterByCurrentDate, idField: d!.idField },
       { pollDelay: 0, tol: 2, pageSize: 100, u: true, c: false, idField: 'id' },
     );
-    const [r] = parsePollerConfiguration({ m: { url: '/me/messages/delta', pollDelay: '15', createdCheckTolerance: 5, pageSize: 5000, filterByUpdatedDate: 'false', filterByCurrentDate: true, mode: 'delta' } }, delegated);
+    const [r] = parsePollerConfiguration({ m: { url: '/me/mailFolders/inbox/messages/delta', pollDelay: '15', createdCheckTolerance: 5, pageSize: 5000, filterByUpdatedDate: 'false', filterByCurrentDate: true, mode: 'delta' } }, delegated);
     assert.deepEqual(
       { pollDelay: r!.pollDelay, tol: r!.createdCheckTolerance, pageSize: r!.pageSize, u: r!.filterByUpdatedDate, c: r!.filterByCurrentDate, mode: r!.mode },
       { pollDelay: 15, tol: 5, pageSize: 1000, u: false, c: true, mode: 'delta' },

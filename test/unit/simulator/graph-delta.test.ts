@@ -76,6 +76,30 @@ describe('simulated Graph: delta queries', () => {
       assert.equal((await get(sim(), token, `${url}?$filter=isRead eq false`)).status, 400);
     });
 
+    it('refuses what message delta does not support, as Graph does: mailbox-wide delta, other $filter/$orderby, $search', async () => {
+      // "message: delta" is per folder; Graph answers /me/messages/delta with this 400 (reference/graph.md §11.3).
+      const wide = await get(sim(), token, '/me/messages/delta');
+      assert.equal(wide.status, 400);
+      assert.equal(wide.data.error.code, 'BadRequest');
+      assert.equal(wide.data.error.message, "Unsupported request: Change tracking is not supported against 'microsoft.graph.message'.");
+      const refused = async (query: string, option: string) => {
+        const res = await get(sim(), token, `${url}?${query}`);
+        assert.equal(res.status, 400, query);
+        assert.equal(res.data.error.code, 'ErrorInvalidUrlQuery', query);
+        assert.match(res.data.error.message, new RegExp(`'\\${option}' parameter`), query);
+        assert.ok(res.data.error.innerError['request-id'], query);
+      };
+      await refused('$filter=isRead eq false', '$filter');
+      await refused('$filter=receivedDateTime lt 2026-01-01T00:00:00Z', '$filter');
+      await refused('$filter=receivedDateTime ge 2026-01-01T00:00:00Z and isRead eq false', '$filter');
+      await refused('$orderby=receivedDateTime', '$orderby');
+      await refused('$orderby=subject desc', '$orderby');
+      await refused('$orderby=receivedDateTime desc,subject', '$orderby');
+      await refused('$search="hello"', '$search');
+      const ok = await get(sim(), token, `${url}?$filter=receivedDateTime gt 2026-01-01T00:00:00Z&$orderby=receivedDateTime desc`);
+      assert.equal(ok.status, 200);
+    });
+
     it('a malformed or foreign token → 400', async () => {
       assert.equal((await get(sim(), token, `${url}?$deltatoken=garbage`)).status, 400);
       const { deltaLink } = await deltaRound(sim(), token, url);
@@ -86,6 +110,15 @@ describe('simulated Graph: delta queries', () => {
 
   describe('calendarView (/me/calendarView/delta)', () => {
     const window = 'startDateTime=2026-12-01T00:00:00Z&endDateTime=2026-12-31T00:00:00Z';
+
+    it('$select, $filter, $orderby, $search, $expand → 400 ("event: delta": not supported)', async () => {
+      for (const option of ['$select=subject', '$filter=isAllDay eq false', '$orderby=start/dateTime', '$search="x"', '$expand=attachments']) {
+        const res = await get(sim(), token, `/me/calendarView/delta?${window}&${option}`);
+        assert.equal(res.status, 400, option);
+        assert.equal(res.data.error.code, 'ErrorInvalidUrlQuery', option);
+        assert.ok(res.data.error.message.includes(`'${option.split('=')[0]}'`), option);
+      }
+    });
 
     it('first call without startDateTime/endDateTime → 400 ErrorInvalidParameter', async () => {
       const res = await get(sim(), token, '/me/calendarView/delta');
@@ -120,19 +153,27 @@ describe('simulated Graph: delta queries', () => {
     });
   });
 
-  describe('contacts (/me/contacts/delta, /me/contactFolders/{id}/contacts/delta)', () => {
+  describe('contacts (/me/contactFolders/{id}/contacts/delta)', () => {
     it('first round lists contacts; later rounds return changes and @removed', async () => {
       const a = store().createContact(user(), { displayName: 'Ann Lee' });
       const b = store().createContact(user(), { displayName: 'Bo Chen' });
-      const first = await deltaRound(sim(), token, '/me/contacts/delta');
+      const folderId = store().user(user()).contactFolderId;
+      const first = await deltaRound(sim(), token, `/me/contactFolders/${folderId}/contacts/delta`);
       assert.deepEqual(first.items.map((c) => c.displayName).sort(), ['Ann Lee', 'Bo Chen']);
       store().updateContact(user(), a.id!, { jobTitle: 'CTO' });
       store().deleteContact(user(), b.id!);
       const second = await deltaRound(sim(), token, first.deltaLink);
       assert.deepEqual(second.items.map((c) => [c.id, c.jobTitle ?? c['@removed']]), [[a.id, 'CTO'], [b.id, { reason: 'deleted' }]]);
-      const folderId = store().user(user()).contactFolderId;
-      const viaFolder = await deltaRound(sim(), token, `/me/contactFolders/${folderId}/contacts/delta`);
-      assert.deepEqual(viaFolder.items.map((c) => c.id), [a.id]);
+      const again = await deltaRound(sim(), token, `/me/contactFolders('${folderId}')/contacts/delta`);
+      assert.deepEqual(again.items.map((c) => c.id), [a.id]);
+    });
+
+    it('/me/contacts/delta (not documented: "contact: delta" is per folder) → 400 as Graph refuses an untracked delta', async () => {
+      store().createContact(user(), { displayName: 'Ann Lee' });
+      const res = await get(sim(), token, '/me/contacts/delta');
+      assert.equal(res.status, 400);
+      assert.equal(res.data.error.code, 'BadRequest');
+      assert.equal(res.data.error.message, "Unsupported request: Change tracking is not supported against 'microsoft.graph.contact'.");
     });
   });
 
