@@ -9,6 +9,7 @@ import { changeEventId, isoDate, type EventType, type Ms365Event } from '../even
 import type { ElementKey } from '../elements';
 import { graphFieldName } from '../opencon/hub-url';
 import { parseDateValue } from '../dates/java-pattern';
+import { parseGraphUtcDate } from '../dates/graph-iso';
 import type { ResourceConfig } from '../opencon/poller-config';
 
 export interface EngineContext {
@@ -99,6 +100,12 @@ export function readDate(obj: unknown, field: string | undefined, format: string
   // remembered: a new object's modified date is its created date, read just before.
   if (!format && typeof value === 'string') {
     if (value === lastIsoText) return lastIsoMs;
+    const utc = parseGraphUtcDate(value);
+    if (utc !== undefined) {
+      lastIsoText = value;
+      lastIsoMs = utc;
+      return utc;
+    }
     if (ISO_DATE.test(value)) {
       const ms = Date.parse(value);
       if (Number.isFinite(ms)) {

@@ -9,6 +9,7 @@ import { changeEventId, isoDate } from '../../../src/core/events';
 import { makeEvent, readDate, readField, type EngineContext } from '../../../src/core/changes/shared';
 import { parsePollerConfiguration } from '../../../src/core/opencon/poller-config';
 import type { GraphClient } from '../../../src/core/graph/client';
+import { parseGraphUtcDate } from '../../../src/core/dates/graph-iso';
 
 describe('events: eventIds and dates are stable', () => {
   it('changeEventId: the same ids as before for ASCII, non-ASCII, empty, null/undefined and numeric parts', () => {
@@ -62,5 +63,17 @@ describe('events: eventIds and dates are stable', () => {
       assert.equal(readDate(b, 'lastModifiedDateTime', undefined, 'UTC'), Date.UTC(2026, 11, 2, 17, 19, 0, 123));
       assert.equal(readDate({ d: '2026-12-02T17:18:53+02:00' }, 'd', undefined, 'UTC'), Date.UTC(2026, 11, 2, 15, 18, 53));
     }
+  });
+});
+
+describe('dates: Graph\'s UTC form read fast, as Date.parse reads it', () => {
+  it('parseGraphUtcDate: whole seconds and fractions of 1–7 digits (truncated to ms) equal Date.parse; other forms are left to it', () => {
+    const samples = ['2026-12-02T17:18:53Z', '2026-12-02T00:00:00Z', '2026-12-02T23:59:59Z', '1999-01-01T12:00:00.5Z', '2026-12-02T17:19:00.1234567Z', '2026-12-02T17:19:00.999Z', '2024-02-29T10:00:00Z', '2026-02-30T00:00:00Z'];
+    for (let i = 0; i < 2000; i += 1) samples.push(new Date(Date.UTC(2020, 0, 1) + i * 7_919_333).toISOString().replace(/\.\d+/, i % 2 ? '' : `.${String(i).padStart(7, '0').slice(0, 1 + (i % 7))}`));
+    for (const s of samples) assert.equal(parseGraphUtcDate(s), Date.parse(s), s);
+    for (const s of ['2026-12-02T24:00:00Z', '2026-12-02T17:18:53+02:00', '2026-12-02T17:18:53', '2026-12-02T17:18:53.Z', '2026-12-02T17:18:53.12345678Z', '2026-12-02 17:18:53Z', '2026-1a-02T17:18:53Z', '']) {
+      assert.equal(parseGraphUtcDate(s), undefined, s);
+    }
+    assert.equal(readDate({ d: '2026-12-02T17:18:53.1234567Z' }, 'd', undefined, 'UTC'), Date.UTC(2026, 11, 2, 17, 18, 53, 123));
   });
 });
