@@ -2,7 +2,7 @@
  * The normalized event, as `../shared/CONTRACT.md` ("The event") fixes it. Every source (poller engines,
  * webhook notifications) produces this shape; `ms365-callback-out` wraps it in the Open Connectors envelope.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { ElementKey } from './elements';
 
 export type EventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'UNKNOWN';
@@ -33,22 +33,33 @@ export function changeEventId(...parts: Array<string | number | undefined | null
   // One update of the joined parts: the same digest as one update per part, at a fraction of the cost.
   let text = '';
   for (const part of parts) text += `${part ?? ''}\u0000`;
-  return createHash('sha256').update(text).digest('base64url').slice(0, 32);
+  return sha256Base64url(text).slice(0, 32);
 }
+
+/** SHA-256 of the UTF-8 text, base64url: Node's one-shot `crypto.hash` where it exists (20.12+), same digest. */
+const sha256Base64url: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'base64url')
+    : (text) => crypto.createHash('sha256').update(text).digest('base64url');
 
 /** `msg.topic` for an event: `<elementKey>/<objectType>/<eventType>`. */
 export function eventTopic(event: Pick<Ms365Event, 'elementKey' | 'objectType' | 'eventType'>): string {
   return `${event.elementKey}/${event.objectType}/${event.eventType}`;
 }
 
-let lastIsoMs = NaN;
-let lastIso = '';
+// The last two dates formatted: a round's events share their pollDate, and objects changed together their date.
+let isoMsA = NaN;
+let isoA = '';
+let isoMsB = NaN;
+let isoB = '';
 
-/** ISO-8601 UTC with milliseconds, the only date format events carry. (The last one is kept: a round's events share their pollDate.) */
+/** ISO-8601 UTC with milliseconds, the only date format events carry. */
 export function isoDate(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
+  if (ms === isoMsA) return isoA;
+  if (ms === isoMsB) return isoB;
+  isoMsB = isoMsA;
+  isoB = isoA;
+  isoA = new Date(ms).toISOString();
+  isoMsA = ms;
+  return isoA;
 }

@@ -74,8 +74,9 @@ async function walk(ctx: EngineContext, resource: ResourceConfig, url: string): 
     for (const item of page.value ?? []) {
       const id = readField(item, resource.idField) ?? item.id;
       if (typeof id !== 'string' && typeof id !== 'number') continue;
-      items.delete(String(id)); // last wins, and keeps arrival order
-      items.set(String(id), item);
+      const key = String(id);
+      items.delete(key); // last wins, and keeps arrival order
+      items.set(key, item);
     }
     if (page['@odata.deltaLink']) deltaLink = page['@odata.deltaLink'];
   }
@@ -166,9 +167,10 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
 
 /** The cursor after a round that started at `syncedAt` (Graph's clock) from `previous`, having read `read`. */
 function nextCursor(syncedAt: number, deltaLink: string, read: Map<string, number>, previous?: DeltaCursor): DeltaCursor {
-  const known = new Map<string, number>(previous?.createdSince ?? []);
-  for (const [id, created] of read) known.set(id, created);
-  const createdSince = [...known].filter(([, created]) => atOrAfter(created, syncedAt));
+  // The previous ones not read again, then those read (their creation as read now), each still at or after `syncedAt`.
+  const createdSince: Array<[string, number]> = [];
+  for (const entry of previous?.createdSince ?? []) if (!read.has(entry[0]) && atOrAfter(entry[1], syncedAt)) createdSince.push(entry);
+  for (const [id, created] of read) if (atOrAfter(created, syncedAt)) createdSince.push([id, created]);
   return createdSince.length > 0 ? { mode: 'delta', deltaLink, syncedAt, createdSince } : { mode: 'delta', deltaLink, syncedAt };
 }
 

@@ -9,6 +9,7 @@ import { changeEventId, isoDate, type EventType, type Ms365Event } from '../even
 import type { ElementKey } from '../elements';
 import { graphFieldName } from '../opencon/hub-url';
 import { parseDateValue } from '../dates/java-pattern';
+import { parseGraphUtcDate } from '../dates/graph-iso';
 import type { ResourceConfig } from '../opencon/poller-config';
 
 export interface EngineContext {
@@ -68,6 +69,8 @@ export interface GraphPage<T = Record<string, unknown>> {
 
 /** Value at a dotted path; a missing segment is retried case-insensitively and under its Graph name. */
 export function readField(obj: unknown, path: string): unknown {
+  // The common case first: a plain field name the object has (`id`, `lastModifiedDateTime`).
+  if (typeof obj === 'object' && obj !== null && path in obj && !path.includes('.')) return (obj as Record<string, unknown>)[path];
   let current: unknown = obj;
   for (const segment of path.split('.')) {
     if (typeof current !== 'object' || current === null) return undefined;
@@ -84,15 +87,33 @@ export function readField(obj: unknown, path: string): unknown {
   return current;
 }
 
+const ISO_DATE = /^\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)$/;
+let lastIsoText = '';
+let lastIsoMs = NaN;
+
 /** A configured date of an object in ms, or undefined when absent or unreadable. */
 export function readDate(obj: unknown, field: string | undefined, format: string | undefined, zone: string): number | undefined {
   if (!field) return undefined;
   const value = readField(obj, field);
   if (value === undefined || value === null || value === '') return undefined;
-  // Fast path for Graph's own form (ISO-8601 with Z or an offset) when no pattern is configured.
-  if (!format && typeof value === 'string' && /^\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)$/.test(value)) {
-    const ms = Date.parse(value);
-    if (Number.isFinite(ms)) return ms;
+  // Fast path for Graph's own form (ISO-8601 with Z or an offset) when no pattern is configured. The last one read is
+  // remembered: a new object's modified date is its created date, read just before.
+  if (!format && typeof value === 'string') {
+    if (value === lastIsoText) return lastIsoMs;
+    const utc = parseGraphUtcDate(value);
+    if (utc !== undefined) {
+      lastIsoText = value;
+      lastIsoMs = utc;
+      return utc;
+    }
+    if (ISO_DATE.test(value)) {
+      const ms = Date.parse(value);
+      if (Number.isFinite(ms)) {
+        lastIsoText = value;
+        lastIsoMs = ms;
+        return ms;
+      }
+    }
   }
   try {
     return parseDateValue(value, format, zone);
