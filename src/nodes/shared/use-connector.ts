@@ -15,8 +15,13 @@ function isConnector(node: Node | null | undefined): node is ConnectorNode {
 export function useConnector(RED: NodeAPI, user: Node, connectorId: unknown): ConnectorNode | undefined {
   const found = typeof connectorId === 'string' && connectorId ? (RED.nodes.getNode(connectorId) as Node | null) : null;
   if (!isConnector(found)) {
-    user.status({ fill: 'red', shape: 'ring', text: text(RED, `${user.type}.status.noConnector`) });
-    user.error(text(RED, `${user.type}.errors.noConnector`));
+    // The user's own catalog (poller, webhook-in); another type gets the poller's words.
+    const say = (key: string) => {
+      const own = text(RED, `${user.type}.${key}`);
+      return own === `${user.type}.${key}` ? text(RED, `ms365-poller.${key}`) : own;
+    };
+    user.status({ fill: 'red', shape: 'ring', text: say('status.noConnector') });
+    user.error(say('errors.noConnector'));
     return undefined;
   }
   found.register(user);
