@@ -89,7 +89,7 @@ export function durableCursors(RED: NodeAPI, node: Node, options: DurableCursorO
     const chosen = newerPollerState(fromFile, fromContext) ?? emptyPollerState();
     state = chosen === fromFile ? chosen : { ...chosen, pending: [] };
     if (state.pending.length) {
-      node.log(`${options.label}: sending again the ${state.pending.length} event(s) of the round interrupted by the last stop (same eventIds)`);
+      node.log(text(RED, `${node.type}.errors.resending`, { type: options.label, count: state.pending.length }));
       options.resend(state.pending);
     }
   })();
