@@ -111,7 +111,7 @@ function keysUsed(type: string): string[] {
   const keys = new Set<string>();
   const html = fs.readFileSync(path.join(NODES, `${type}.html`), 'utf8');
   for (const m of html.matchAll(/data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)) for (const k of m[1]!.split(';')) keys.add(k.replace(/^\[[a-z]+\]/, ''));
-  for (const m of html.matchAll(/(?:RED|node|this)\._\(\s*['"]([^'"]+)['"]/g)) keys.add(m[1]!);
+  for (const m of html.matchAll(/(?:RED|node|this|\))\._\(\s*['"]([^'"]+)['"]/g)) keys.add(m[1]!);
   if (/var T = '([^']+)'/.test(html)) for (const m of html.matchAll(/[^.\w]_\(\s*'([^']+)'/g)) keys.add(`${type}.${m[1]}`);
   const ts = path.join(NODES, `${type}.ts`);
   if (fs.existsSync(ts)) {
