@@ -66,8 +66,8 @@ function englishOnly(lang: string, type: string): string[] {
 async function trayText(page: Page): Promise<string> {
   return page.evaluate(() => {
     const tray = document.querySelector('.red-ui-tray:last-of-type .red-ui-tray-body') as HTMLElement;
-    const attrs = [...tray.querySelectorAll('[placeholder], [title]')].map((e) => `${e.getAttribute('placeholder') ?? ''} ${e.getAttribute('title') ?? ''}`);
-    const options = [...tray.querySelectorAll('option')].map((o) => o.textContent ?? '');
+    const attrs = Array.from(tray.querySelectorAll('[placeholder], [title]')).map((e) => `${e.getAttribute('placeholder') ?? ''} ${e.getAttribute('title') ?? ''}`);
+    const options = Array.from(tray.querySelectorAll('option')).map((o) => o.textContent ?? '');
     return [tray.innerText, ...attrs, ...options].join('\n');
   });
 }

@@ -160,7 +160,7 @@ describe('every user-facing word through the message catalogs (issue 16 item 6)'
           assert.ok(c, `locales/${lang}/${type}.json exists`);
           assert.deepEqual(flatten(c).sort(), enKeys, `locales/${lang}/${type}.json has exactly the en-US keys`);
           for (const key of flatten(c)) {
-            const value = key.split('.').reduce<unknown>((at, k) => (at as Record<string, unknown>)[k], c);
+            const value: unknown = key.split('.').reduce<unknown>((at, k) => (at as Record<string, unknown>)[k], c);
             assert.equal(typeof value, 'string', `${lang} ${key}`);
             assert.ok(String(value).trim(), `${lang} ${key} is not empty`);
           }
