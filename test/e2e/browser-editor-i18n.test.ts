@@ -263,7 +263,25 @@ for (const version of VERSIONS) describe(`editor dialogs in German, Japanese; su
     assert.equal(await page.locator('#ms365-webhook-subscriptions-advanced').isChecked(), true);
     assert.equal(await page.locator('#ms365-webhook-subscriptions-json').inputValue(), odd);
     assert.ok(await page.locator('#ms365-webhook-subscriptions-problem').isVisible(), 'the reason is shown');
-    await closeTrays(page);
+    await clickDone();
+    const saved = await page.evaluate((nid) => (window as unknown as RedWindow).RED.nodes.node(nid), ids['ms365-webhook-in']!);
+    assert.equal(saved?.subscriptions, odd);
+    assert.equal(saved?.valid, false, 'the node is marked invalid, as before');
+  });
+
+  it('webhook-in: the array form (CONTRACT) opens as rows; saved untouched, it says the same (no changeType added)', async () => {
+    const ids = await importNodes({ 'ms365-webhook-in': { subscriptions: [{ resource: 'me/contacts' }, { resource: 'me/drive/root', expirationMinutes: 600 }] } });
+    const id = ids['ms365-webhook-in']!;
+    await openNodeDialog(page, id);
+    const rows = page.locator('#ms365-webhook-subscriptions-list .red-ui-editableList-item-content');
+    await rows.first().locator('.ms365-sub-resource').waitFor();
+    assert.equal(await rows.count(), 2);
+    assert.equal(await rows.nth(0).locator('.ms365-sub-type:checked').count(), 3);
+    assert.equal(await rows.nth(1).locator('.ms365-sub-type:checked').count(), 1);
+    assert.equal(await rows.nth(1).locator('.ms365-sub-expiration').inputValue(), '600');
+    await clickDone();
+    const saved = await page.evaluate((nid) => (window as unknown as RedWindow).RED.nodes.node(nid)?.subscriptions, id);
+    assert.deepEqual(JSON.parse(String(saved)), [{ resource: 'me/contacts' }, { resource: 'me/drive/root', expirationMinutes: 600 }]);
   });
 
   it('poller: the interval in a unit (3 seconds shown for 0.05 minutes; 2 hours saved as 120 minutes); IANA time zones suggested, an unknown one refused with the reason', async () => {
