@@ -19,6 +19,7 @@ import { durableCursors } from './shared/durable-cursors';
 import { installationSecret } from './shared/connector-token-store';
 import { alreadyRead, readBody, removePostRoute } from './shared/http-route';
 import { translator } from './shared/i18n';
+import { registerSubscriptionRulesRoute } from './shared/subscription-rules-route';
 
 interface WebhookDef extends NodeDef {
   connector: string;
@@ -177,6 +178,7 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
+  registerSubscriptionRulesRoute(RED);
   RED.nodes.registerType('ms365-webhook-in', Ms365WebhookInNode, {
     credentials: { clientState: { type: 'password' }, encryptionPrivateKey: { type: 'password' } },
   });

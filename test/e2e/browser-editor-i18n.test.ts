@@ -231,6 +231,9 @@ for (const version of VERSIONS) describe(`editor dialogs in German, Japanese; su
     assert.equal(await third.locator('.ms365-sub-type[value="deleted"]').isDisabled(), true);
     assert.equal(await third.locator('.ms365-sub-type[value="updated"]').isChecked(), true);
     assert.ok(await third.locator('.ms365-sub-drive-tip').isVisible());
+    // The longest lifetime the node asks for (core maxMinutesFor, through the admin route) is the placeholder.
+    await until('the drive maximum', async () => (await third.locator('.ms365-sub-expiration').getAttribute('placeholder')) === "Graph's maximum: 42300");
+    assert.equal(await rows.first().locator('.ms365-sub-expiration').getAttribute('placeholder'), "Graph's maximum: 4230");
     await third.locator('.ms365-sub-expiration').fill('60');
     await third.locator('.ms365-sub-expiration').dispatchEvent('change');
 
