@@ -17,6 +17,7 @@ import { Outbox, type OutboxEntry } from '../core/delivery/outbox';
 import { NotificationSigner, parseSigning } from '../core/delivery/signing';
 import { STATE_DIRECTORY_NAME, nodeStateFileName, stateDirectory } from './shared/state-dir';
 import { CallbackSender, envelopeOf, validCallbackUrl, type SenderState } from '../core/delivery/sender';
+import { translator } from './shared/i18n';
 
 interface CallbackOutDef extends NodeDef {
   url?: string;
@@ -37,17 +38,6 @@ type CallbackOutMsg = NodeMessageInFlow & { redeliver?: unknown; list?: unknown 
  */
 const RETRY_UNIT_ENV = 'MS365_CALLBACK_RETRY_UNIT_MS';
 
-const ENGLISH: Record<string, string> = {
-  invalidUrl: 'invalid URL',
-  starting: 'starting',
-  idle: 'idle',
-  queued: '__count__ queued',
-  delivered: 'delivered __time__',
-  failing: 'failing since __time__ (__count__ queued)',
-  givenUp: '__count__ given up',
-  outboxError: 'outbox error',
-  badSigning: 'signing not configured',
-};
 
 /**
  * Where the outbox journal of node `id` lives: `<userDir>/.ms365-events/outbox-<id>.jsonl`. Node-RED's file storage
@@ -85,17 +75,8 @@ function listing(entry: OutboxEntry, notification: Notification | undefined) {
 }
 
 export = function register(RED: NodeAPI): void {
-  const text = (key: string, params: Record<string, string | number> = {}): string => {
-    const catalogKey = `ms365-callback-out.status.${key}`;
-    let t = '';
-    try {
-      t = RED._(catalogKey, params);
-    } catch {
-      t = '';
-    }
-    if (!t || t === catalogKey) t = (ENGLISH[key] ?? key).replace(/__(\w+)__/g, (_m, name: string) => String(params[name] ?? ''));
-    return t;
-  };
+  const t = translator(RED, 'ms365-callback-out');
+  const text = (key: string, params: Record<string, string | number> = {}): string => t(`status.${key}`, params);
 
   function Ms365CallbackOutNode(this: Node<CallbackOutCredentials>, def: CallbackOutDef) {
     RED.nodes.createNode(this, def);
@@ -110,7 +91,7 @@ export = function register(RED: NodeAPI): void {
     const signing = parseSigning(def.signing);
     // Checked at deploy (never quoting the key): a signing the receiver could not verify would only get refusals.
     let signingError: string | undefined;
-    if (!signing) signingError = 'signing must be open-connectors, standard-webhooks or both';
+    if (!signing) signingError = t('errors.badSigningValue');
     else {
       try {
         new NotificationSigner(signing, signatureKey);
@@ -139,17 +120,17 @@ export = function register(RED: NodeAPI): void {
     };
 
     if (!url) {
-      node.error(`ms365-callback-out: invalid callback URL (not quoted: it may hold a token): expected an absolute http:// or https:// URL; events are kept in the outbox until it is fixed`);
+      node.error(t('errors.invalidUrl'));
       show({ fill: 'red', shape: 'ring', text: text('invalidUrl') });
     } else if (signingError) {
-      node.error(`ms365-callback-out: ${signingError}; events are kept in the outbox until it is fixed`);
+      node.error(t('errors.signing', { error: signingError }));
       show({ fill: 'red', shape: 'ring', text: text('badSigning') });
     } else {
       show({ fill: 'grey', shape: 'ring', text: text('starting') });
     }
 
     const ready: Promise<Outbox> = Outbox.open(file).then(({ outbox, report }) => {
-      if (report.skippedLines) node.warn(`ms365-callback-out: outbox ${file}: ${report.skippedLines} unreadable line(s) skipped (torn write after a crash)`);
+      if (report.skippedLines) node.warn(t('errors.skippedLines', { file, count: report.skippedLines }));
       if (closing) return outbox;
       if (url && signing && !signingError) {
         sender = new CallbackSender({
@@ -170,7 +151,7 @@ export = function register(RED: NodeAPI): void {
       return outbox;
     });
     ready.catch((err: unknown) => {
-      node.error(`ms365-callback-out: cannot open the outbox ${file}: ${(err as Error).message}`);
+      node.error(t('errors.cannotOpen', { file, error: (err as Error).message }));
       show({ fill: 'red', shape: 'dot', text: text('outboxError') });
     });
 
@@ -204,7 +185,7 @@ export = function register(RED: NodeAPI): void {
           await outbox?.close();
           if (removed) await Outbox.remove(file);
         } catch (err) {
-          node.warn(`ms365-callback-out: closing the outbox: ${(err as Error).message}`);
+          node.warn(t('errors.closing', { error: (err as Error).message }));
         }
         done();
       })();

@@ -18,6 +18,7 @@ import { MissingPermissionError } from '../core/graph/client';
 import { PermissionBackoff } from '../core/graph/permissions';
 import { useConnector } from './shared/use-connector';
 import { durableCursors } from './shared/durable-cursors';
+import { translator } from './shared/i18n';
 
 interface PollerDef extends NodeDef {
   connector: string;
@@ -31,9 +32,9 @@ const MIN_INTERVAL_MS = 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Minutes (fractions allowed) → ms, clamped to a 1 s floor and setTimeout's limit. */
-function intervalMs(minutes: unknown): number {
+function intervalMs(minutes: unknown, refused: (value: string) => string): number {
   const n = Number(minutes === '' || minutes === undefined ? 15 : minutes);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`interval ${JSON.stringify(minutes)} must be a positive number of minutes`);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(refused(JSON.stringify(minutes)));
   return Math.min(MAX_TIMER_MS, Math.max(MIN_INTERVAL_MS, Math.round(n * 60_000)));
 }
 
@@ -45,13 +46,14 @@ export = function register(RED: NodeAPI): void {
   function Ms365PollerNode(this: Node, def: PollerDef) {
     RED.nodes.createNode(this, def);
     const node = this;
+    const t = translator(RED, 'ms365-poller');
     const connector = useConnector(RED, node, def.connector);
     if (!connector) return;
 
     let resources: ResourceConfig[];
     let every: number;
     try {
-      every = intervalMs(def.interval);
+      every = intervalMs(def.interval, (value) => t('errors.badInterval', { value }));
       resources = parsePollerConfiguration(def.configuration, {
         elementKey: connector.elementKey,
         timezone: def.timezone || 'UTC',
@@ -60,8 +62,8 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       // The red status stays: the connector's status no longer fans out to a poller that will not start.
       connector.deregister(node);
-      node.status({ fill: 'red', shape: 'ring', text: 'invalid configuration' });
-      node.error(`ms365-poller: ${(err as Error).message}`);
+      node.status({ fill: 'red', shape: 'ring', text: t('status.invalidConfig') });
+      node.error(t('errors.invalidConfig', { error: (err as Error).message }));
       return;
     }
 
@@ -71,7 +73,7 @@ export = function register(RED: NodeAPI): void {
     const cursors = durableCursors(RED, node, { filePrefix: 'poller', contextKey: 'pollerState', label: 'ms365-poller', resend: sendEvents });
     const keys = resources.map((resource) => resource.objectType);
     // The starting point is now (Graph's clock if the connector knows it, else ours), on disk before any Graph call.
-    const recordFailed = (err: Error) => node.warn(`ms365-poller: recording the starting point: ${err.message}`);
+    const recordFailed = (err: Error) => node.warn(t('errors.recordStart', { error: err.message }));
     const started = cursors.begin(keys, connector.graph.serverNow()).catch(recordFailed);
 
     let timer: NodeJS.Timeout | undefined;
@@ -99,7 +101,7 @@ export = function register(RED: NodeAPI): void {
       let count = 0;
       let failure: Error | undefined;
       let missingPermission: string | undefined;
-      node.status({ fill: 'blue', shape: 'dot', text: 'polling' });
+      node.status({ fill: 'blue', shape: 'dot', text: t('status.polling') });
       const roundEvents: Ms365Event[] = [];
       for (const resource of resources) {
         if (closing) return undefined;
@@ -122,7 +124,7 @@ export = function register(RED: NodeAPI): void {
           await cursors.beforeSend(resource.objectType, cursors.epoch === epoch ? round.cursor : undefined, roundEvents);
           sendEvents(round.events);
           count += round.events.length;
-          if (round.resynced) node.warn(`ms365-poller: ${resource.objectType}: delta token expired (410); resynced, emitting only what changed since the last poll`);
+          if (round.resynced) node.warn(t('errors.resynced', { objectType: resource.objectType }));
           await cursors.afterSend();
           permissions.succeeded(resource.objectType);
         } catch (err) {
@@ -131,17 +133,17 @@ export = function register(RED: NodeAPI): void {
             permissions.refused(resource.objectType, err.permission ?? 'unknown');
             missingPermission ??= err.permission ?? 'unknown';
           }
-          failure = new Error(`ms365-poller: ${resource.objectType}: ${(err as Error).message}`);
+          failure = new Error(t('errors.resource', { objectType: resource.objectType, error: (err as Error).message }));
           // A poll started by a message reports through done(err) (Catch nodes); a timer poll through node.error.
           if (!trigger) node.error(failure.message, { payload: { objectType: resource.objectType } } as NodeMessage);
         }
       }
       node.status(
         missingPermission
-          ? { fill: 'red', shape: 'ring', text: `missing permission ${missingPermission}` }
+          ? { fill: 'red', shape: 'ring', text: t('status.missingPermission', { permission: missingPermission }) }
           : failure
-          ? { fill: 'red', shape: 'ring', text: `error ${hhmmss(Date.now())}` }
-          : { fill: 'green', shape: 'dot', text: `${hhmmss(pollStart)}: ${count} event${count === 1 ? '' : 's'}` },
+          ? { fill: 'red', shape: 'ring', text: t('status.error', { time: hhmmss(Date.now()) }) }
+          : { fill: 'green', shape: 'dot', text: t(count === 1 ? 'status.eventsOne' : 'status.events', { time: hhmmss(pollStart), count }) },
       );
       return failure;
     };
@@ -187,7 +189,7 @@ export = function register(RED: NodeAPI): void {
         await (running ?? Promise.resolve());
         await cursors.close(removed);
       })()
-        .catch((err: Error) => node.warn(`ms365-poller: saving the state on close: ${err.message}`))
+        .catch((err: Error) => node.warn(t('errors.saveOnClose', { error: err.message })))
         .finally(() => {
           clearTimeout(guard);
           done();
@@ -197,7 +199,7 @@ export = function register(RED: NodeAPI): void {
     const pollOnStart = def.pollOnStart === undefined || def.pollOnStart === true || def.pollOnStart === 'true';
     if (pollOnStart) setImmediate(() => void runPoll());
     else {
-      node.status({ fill: 'grey', shape: 'ring', text: 'waiting' });
+      node.status({ fill: 'grey', shape: 'ring', text: t('status.waiting') });
       arm();
     }
   }

@@ -18,6 +18,8 @@ import { nodeContextStore } from './shared/node-context';
 import { durableCursors } from './shared/durable-cursors';
 import { installationSecret } from './shared/connector-token-store';
 import { alreadyRead, readBody, removePostRoute } from './shared/http-route';
+import { translator } from './shared/i18n';
+import { registerSubscriptionRulesRoute } from './shared/subscription-rules-route';
 
 interface WebhookDef extends NodeDef {
   connector: string;
@@ -44,10 +46,11 @@ export = function register(RED: NodeAPI): void {
   function Ms365WebhookInNode(this: Node<WebhookCredentials>, def: WebhookDef) {
     RED.nodes.createNode(this, def);
     const node = this;
+    const t = translator(RED, 'ms365-webhook-in');
     const path = `/${String(def.path ?? '').replace(/^\/+/, '')}`.replace(/\/+$/, '') || '/';
     const invalid = (message: string) => {
-      node.status({ fill: 'red', shape: 'ring', text: 'invalid configuration' });
-      node.error(`ms365-webhook-in: ${message}`);
+      node.status({ fill: 'red', shape: 'ring', text: t('status.invalidConfig') });
+      node.error(t('errors.invalidConfig', { error: message }));
     };
 
     let specs: SubscriptionSpec[];
@@ -55,25 +58,25 @@ export = function register(RED: NodeAPI): void {
     let certificate = String(def.encryptionCertificate ?? '').trim();
     try {
       specs = parseSubscriptionSpecs(def.subscriptions);
-      if (certificate && !privateKey) throw new Error('encryptionCertificate is set but the encryptionPrivateKey credential is empty: give both for rich notifications, or neither');
+      if (certificate && !privateKey) throw new Error(t('errors.certificateWithoutKey'));
       if (certificate) certificate = certificateForGraph(certificate);
-      if (!def.path || !/^\/?[A-Za-z0-9._~\-/]+$/.test(def.path)) throw new Error(`path "${def.path ?? ''}" must be a URL path such as /ms365/notifications`);
+      if (!def.path || !/^\/?[A-Za-z0-9._~\-/]+$/.test(def.path)) throw new Error(t('errors.badPath', { path: def.path ?? '' }));
       if (specs.length && !/^https?:\/\//i.test(def.notificationUrl ?? '')) {
-        throw new Error('notificationUrl must be the public base URL (https://...) at which Microsoft reaches this Node-RED');
+        throw new Error(t('errors.badNotificationUrl'));
       }
     } catch (err) {
       invalid((err as Error).message);
       return;
     }
     if ((RED.settings as unknown as { httpNodeRoot?: unknown }).httpNodeRoot === false) {
-      node.status({ fill: 'red', shape: 'ring', text: 'httpNodeRoot disabled' });
-      node.warn('ms365-webhook-in: not created, httpNodeRoot is false in settings.js');
+      node.status({ fill: 'red', shape: 'ring', text: t('status.httpNodeRootDisabled') });
+      node.warn(t('errors.httpNodeRootDisabled'));
       return;
     }
     const owner = routesInUse.get(path);
     if (owner && owner !== node.id) {
-      node.status({ fill: 'red', shape: 'ring', text: 'path in use' });
-      node.error(`ms365-webhook-in: the path ${path} is already used by node ${owner}`);
+      node.status({ fill: 'red', shape: 'ring', text: t('status.pathInUse') });
+      node.error(t('errors.pathInUse', { path, owner }));
       return;
     }
     const connector = useConnector(RED, node, def.connector);
@@ -117,9 +120,9 @@ export = function register(RED: NodeAPI): void {
       saveSubscriptions: (records) => store.set('subscriptions', records),
       sendEvent: (event, topic) => node.send([{ topic, payload: event, _msgid: randomUUID() } as NodeMessage, null]),
       sendSide: (topic, payload) => node.send([null, { topic, payload, _msgid: randomUUID() } as NodeMessage]),
-      status: (fill, text) => node.status({ fill, shape: fill === 'green' ? 'dot' : 'ring', text }),
-      warn: (message) => node.warn(`ms365-webhook-in: ${message}`),
-      error: (message, item) => (item === undefined ? node.error(`ms365-webhook-in: ${message}`) : node.error(`ms365-webhook-in: ${message}`, { payload: item } as NodeMessage)),
+      status: (fill, key, params) => node.status({ fill, shape: fill === 'green' ? 'dot' : 'ring', text: t(`status.${key}`, params) }),
+      warn: (message) => node.warn(t('errors.message', { message })),
+      error: (message, item) => (item === undefined ? node.error(t('errors.message', { message })) : node.error(t('errors.message', { message }), { payload: item } as NodeMessage)),
     });
 
     const handler = async (req: Request, res: Response) => {
@@ -175,6 +178,7 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
+  registerSubscriptionRulesRoute(RED);
   RED.nodes.registerType('ms365-webhook-in', Ms365WebhookInNode, {
     credentials: { clientState: { type: 'password' }, encryptionPrivateKey: { type: 'password' } },
   });

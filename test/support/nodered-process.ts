@@ -156,7 +156,8 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`node-red ${version} exited during start:\n${output}`);
       const res = await admin.get('settings').catch(() => undefined);
-      if (res?.status === 200 && /Started flows|Starting flows|Flows file/.test(output)) break;
+      // The flows file's path is logged in every language (`lang` set to de or ja translates the rest).
+      if (res?.status === 200 && /Started flows|Starting flows|Flows file|flows\.json/.test(output)) break;
       if (Date.now() > deadline) throw new Error(`node-red ${version} did not start in 60 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -28,6 +28,18 @@ import { isDriveResource } from './subscription-specs';
 import { ValidationTokenVerifier } from './validation-tokens';
 
 /** Crash-safe cursor storage (the adapter's state file and context mirror): drive cursors and catch-up bookmarks. */
+/** The webhook node's statuses (texts in its message catalogs, `locales/<lang>/ms365-webhook-in.json`). */
+export type WebhookStatusKey =
+  | 'subscribing'
+  | 'listening'
+  | 'subscriptions'
+  | 'subscribeFailed'
+  | 'subscriptionFailed'
+  | 'missingPermission'
+  | 'received'
+  | 'receivedDropped'
+  | 'receivedInvalid';
+
 export interface WebhookCursors {
   readonly loaded: Promise<void>;
   get(key: string): PollerCursor | undefined;
@@ -65,7 +77,8 @@ export interface WebhookReceiverOptions {
   sendEvent(event: Ms365Event, topic: string): void;
   /** Output 2: lifecycle and subscription events. */
   sendSide(topic: string, payload: unknown): void;
-  status(fill: StatusFill, text: string): void;
+  /** The status to show, as a message key of the node's catalog (`ms365-webhook-in.status.<key>`) and its parameters. */
+  status(fill: StatusFill, key: WebhookStatusKey, params?: Record<string, string | number>): void;
   warn(message: string): void;
   error(message: string, item?: unknown): void;
 }
@@ -117,7 +130,8 @@ export class WebhookReceiver {
           void o.cursors.flush().catch((err: Error) => o.warn(`saving catch-up bookmarks: ${err.message}`));
         }
         if (event.kind === 'failed') {
-          o.status('red', event.missingPermission ? `missing permission ${event.missingPermission}` : 'subscription failed');
+          if (event.missingPermission) o.status('red', 'missingPermission', { permission: event.missingPermission });
+          else o.status('red', 'subscriptionFailed');
           o.error(`subscription for ${event.resource} failed: ${event.error ?? ''}`);
         }
       },
@@ -147,9 +161,13 @@ export class WebhookReceiver {
         await this.ensureDriveCursor(resource).catch((err: Error) => this.o.error(`drive cursor for ${resource}: ${err.message}`));
       }
       await this.manager.start();
-      if (!this.closing) this.o.status(this.manager.current.length === specs.length ? 'green' : 'red', specs.length ? `${this.manager.current.length} subscription(s)` : 'listening');
+      if (!this.closing) {
+        const fill = this.manager.current.length === specs.length ? 'green' : 'red';
+        if (specs.length) this.o.status(fill, 'subscriptions', { count: this.manager.current.length });
+        else this.o.status(fill, 'listening');
+      }
     } catch (err) {
-      this.o.status('red', 'subscribe failed');
+      this.o.status('red', 'subscribeFailed');
       this.o.error((err as Error).message);
     }
   }
@@ -187,7 +205,7 @@ export class WebhookReceiver {
       } catch (err) {
         this.invalidTokens += batch.items.length;
         if (this.invalidTokens === batch.items.length) this.o.warn(`dropped notifications with invalid validation tokens (${(err as Error).message})`);
-        this.o.status('yellow', `${this.received} received, ${this.invalidTokens} invalid`);
+        this.o.status('yellow', 'receivedInvalid', { received: this.received, invalid: this.invalidTokens });
         return;
       }
     }
@@ -200,7 +218,8 @@ export class WebhookReceiver {
         this.o.error((err as Error).message, withoutClientState(item));
       }
     }
-    this.o.status('green', `${this.received} received${this.mismatches ? `, ${this.mismatches} dropped` : ''}`);
+    if (this.mismatches) this.o.status('green', 'receivedDropped', { received: this.received, dropped: this.mismatches });
+    else this.o.status('green', 'received', { received: this.received });
   }
 
   /** Node closing: stop renewing and save the cursors; removed: delete the subscriptions too (bounded in time). */
@@ -321,7 +340,7 @@ export class WebhookReceiver {
       }
       await this.catchUpFromBookmark(resource);
     } catch (err) {
-      if (err instanceof MissingPermissionError && err.permission) this.o.status('red', `missing permission ${err.permission}`);
+      if (err instanceof MissingPermissionError && err.permission) this.o.status('red', 'missingPermission', { permission: err.permission });
       this.o.error(`catch-up of ${resource} failed: ${(err as Error).message}`);
     }
   }

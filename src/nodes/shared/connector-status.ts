@@ -4,20 +4,10 @@
  */
 import type { NodeAPI, NodeStatus } from 'node-red';
 import type { AuthStatus } from '../../core/auth/token-manager';
+import { text } from './i18n';
 
 export type ConnectorStatusKey = 'signedInAs' | 'appOnly' | 'refreshing' | 'signInNeeded' | 'notSignedIn' | 'error' | 'invalidConfig' | 'missingClient';
 
-/** English texts, used when the runtime has no catalog for the key (e.g. the test helper's identity `_`). */
-const ENGLISH: Record<ConnectorStatusKey, string> = {
-  signedInAs: 'signed in as __account__',
-  appOnly: 'app-only: __userId__',
-  refreshing: 'refreshing',
-  signInNeeded: 'sign-in needed',
-  notSignedIn: 'not signed in',
-  error: 'error',
-  invalidConfig: 'invalid configuration',
-  missingClient: 'client id/secret missing',
-};
 
 export interface ConnectorStatus {
   fill: 'green' | 'yellow' | 'red' | 'grey';
@@ -44,29 +34,14 @@ export function statusOf(auth: AuthStatus, grantType: string, userId?: string): 
   }
 }
 
-/** The NodeStatus of a ConnectorStatus, translated with the module's catalog. */
+/** The NodeStatus of a ConnectorStatus, translated with the module's catalog (shared/i18n). */
 export function renderStatus(RED: NodeAPI, status: ConnectorStatus): NodeStatus {
-  const catalogKey = `ms365-connector.status.${status.key}`;
-  let text = '';
-  try {
-    text = RED._(catalogKey, status.params ?? {});
-  } catch {
-    text = '';
-  }
-  if (!text || text === catalogKey) {
-    text = ENGLISH[status.key].replace(/__(\w+)__/g, (_m, name: string) => status.params?.[name] ?? '');
-  }
-  return { fill: status.fill, shape: status.shape, text };
+  return { fill: status.fill, shape: status.shape, text: text(RED, `ms365-connector.status.${status.key}`, status.params ?? {}) };
 }
 
-/** A catalog text of the connector, with an English fallback when the runtime has no catalog for it. */
+/** A catalog text of the connector (English from the en-US catalog when the runtime has none, else `fallback`). */
 export function catalogText(RED: NodeAPI, key: string, fallback: string): string {
   const full = `ms365-connector.${key}`;
-  try {
-    const text = RED._(full);
-    if (text && text !== full) return text;
-  } catch {
-    // no catalog
-  }
-  return fallback;
+  const found = text(RED, full);
+  return found === full ? fallback : found;
 }

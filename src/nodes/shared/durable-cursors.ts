@@ -13,6 +13,7 @@ import type { Node, NodeAPI } from 'node-red';
 import type { Ms365Event } from '../../core/events';
 import { startCursor, type PollerCursor } from '../../core/changes';
 import { PollerStateFile, emptyPollerState, newerPollerState, parsePollerState, type PollerState } from '../../core/changes/poller-state';
+import { text } from './i18n';
 import { nodeContextStore } from './node-context';
 import { nodeStateFileName, stateDirectory } from './state-dir';
 
@@ -72,7 +73,7 @@ export function durableCursors(RED: NodeAPI, node: Node, options: DurableCursorO
     try {
       await file.save(next);
     } catch (err) {
-      if (!fileWarned) node.warn(`${options.label}: cannot write ${file.file}: ${(err as Error).message} (a crash may then repeat or miss changes)`);
+      if (!fileWarned) node.warn(text(RED, `${node.type}.errors.cannotWriteState`, { type: options.label, file: file.file, error: (err as Error).message }));
       fileWarned = true;
     }
   };
@@ -82,13 +83,13 @@ export function durableCursors(RED: NodeAPI, node: Node, options: DurableCursorO
     try {
       fromFile = await file?.load();
     } catch (err) {
-      node.warn(`${options.label}: ${(err as Error).message}; using the cursor in node context`);
+      node.warn(text(RED, `${node.type}.errors.stateFileUnreadable`, { type: options.label, error: (err as Error).message }));
     }
     const fromContext = parsePollerState(await store.get<unknown>(options.contextKey));
     const chosen = newerPollerState(fromFile, fromContext) ?? emptyPollerState();
     state = chosen === fromFile ? chosen : { ...chosen, pending: [] };
     if (state.pending.length) {
-      node.log(`${options.label}: sending again the ${state.pending.length} event(s) of the round interrupted by the last stop (same eventIds)`);
+      node.log(text(RED, `${node.type}.errors.resending`, { type: options.label, count: state.pending.length }));
       options.resend(state.pending);
     }
   })();

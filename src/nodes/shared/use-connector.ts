@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI } from 'node-red';
 import type { ConnectorNode } from './connector-api';
+import { text } from './i18n';
 
 function isConnector(node: Node | null | undefined): node is ConnectorNode {
   return Boolean(node && node.type === 'ms365-connector' && typeof (node as Partial<ConnectorNode>).register === 'function');
@@ -14,8 +15,13 @@ function isConnector(node: Node | null | undefined): node is ConnectorNode {
 export function useConnector(RED: NodeAPI, user: Node, connectorId: unknown): ConnectorNode | undefined {
   const found = typeof connectorId === 'string' && connectorId ? (RED.nodes.getNode(connectorId) as Node | null) : null;
   if (!isConnector(found)) {
-    user.status({ fill: 'red', shape: 'ring', text: 'no connector' });
-    user.error('Missing Microsoft 365 connector: open the node and select or add an ms365-connector.');
+    // The user's own catalog (poller, webhook-in); another type gets the poller's words.
+    const say = (key: string) => {
+      const own = text(RED, `${user.type}.${key}`);
+      return own === `${user.type}.${key}` ? text(RED, `ms365-poller.${key}`) : own;
+    };
+    user.status({ fill: 'red', shape: 'ring', text: say('status.noConnector') });
+    user.error(say('errors.noConnector'));
     return undefined;
   }
   found.register(user);

@@ -57,7 +57,7 @@ describe('core/webhooks/receiver (against the simulator, no Node-RED)', function
       },
       sendEvent: (event) => events.push(event),
       sendSide: (topic, payload) => side.push({ topic, payload }),
-      status: (_fill, text) => statuses.push(text),
+      status: (_fill, key, params) => statuses.push(`${key} ${JSON.stringify(params ?? {})}`),
       warn: (message) => warnings.push(message),
       error: (message) => errors.push(message),
     });
@@ -98,7 +98,7 @@ describe('core/webhooks/receiver (against the simulator, no Node-RED)', function
     await r.accept({ items: [wrong, wrong], validationTokens: [] });
     assert.equal(events.length, 0);
     assert.equal(warnings.length, 1);
-    assert.match(statuses.at(-1)!, /2 dropped/);
+    assert.match(statuses.at(-1)!, /^receivedDropped .*"dropped":2\b/);
   });
 
   it('enqueue: nothing is done in the turn of the answer; the batches of one turn are handled after it, in arrival order', async () => {
@@ -130,7 +130,7 @@ describe('core/webhooks/receiver (against the simulator, no Node-RED)', function
     assert.equal(events.length, 0);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /missing or empty/);
-    assert.match(statuses.at(-1)!, /2 invalid/);
+    assert.match(statuses.at(-1)!, /^receivedInvalid .*"invalid":2\b/);
   });
 
   it('start subscribes (a drive with changeType updated), close(removed) deletes the subscription', async () => {
