@@ -18,6 +18,7 @@ import { createPkce, randomState } from '../../core/auth/pkce';
 import type { TokenManager } from '../../core/auth/token-manager';
 import { tokenBinding } from '../../core/auth/token-store';
 import { connectorTokenStore } from './connector-token-store';
+import { text as localized } from './i18n';
 import { dialogSettings, dialogValues, NODE_ID, text as str } from './connector-session';
 
 /** What the routes need of a running connector. */
@@ -118,7 +119,7 @@ export function registerConnectorRoutes(RED: NodeAPI, live: Map<string, LiveConn
       return res.json({ authorizeUrl });
     } catch (err) {
       if (err instanceof ConfigurationError) return res.status(400).json({ error: err.message });
-      RED.log.error(`ms365-connector auth/start: ${(err as Error).message}`);
+      RED.log.error(localized(RED, 'ms365-connector.errors.authStartFailed', { error: (err as Error).message }));
       return res.status(500).json({ error: 'could not start the sign-in' });
     }
   });
