@@ -6,12 +6,13 @@
  * password, an eviction policy other than `noeviction`. A warning (e.g. the eviction policy could not be checked)
  * goes to the log. Nothing falls back to single-instance mode. No node uses it yet (docs/cluster.md).
  */
-import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ConfigurationError, Ms365Error } from '../core/errors';
 import { RedisAuthError, RedisEvictionPolicyError, RedisUnreachableError } from '../core/state/errors';
 import { openRedisState } from '../core/state/redis-state';
 import type { SharedState } from '../core/state/types';
 import type { ClusterNode } from './shared/cluster-api';
+import { statusFanOut } from './shared/status-fan-out';
 
 interface ClusterDef extends NodeDef {
   url?: string;
@@ -62,16 +63,11 @@ export = function register(RED: NodeAPI): void {
   function Ms365ClusterNode(this: ClusterNode & Node<ClusterCredentials>, def: ClusterDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const users = new Map<string, Node>();
-    let current: NodeStatus = { fill: 'grey', shape: 'ring', text: '' };
+    const statuses = statusFanOut(node);
     let closed = false;
     let retryTimer: NodeJS.Timeout | undefined;
 
-    const show = (status: NodeStatus) => {
-      current = status;
-      node.status(status);
-      for (const user of users.values()) user.status(status);
-    };
+    const show = statuses.show;
 
     const connect = (): Promise<SharedState> => {
       show({ fill: 'yellow', shape: 'ring', text: text('connecting') });
@@ -110,19 +106,14 @@ export = function register(RED: NodeAPI): void {
     outcome.catch(() => undefined);
 
     node.state = () => outcome;
-    node.register = (user: Node) => {
-      users.set(user.id, user);
-      user.status(current);
-    };
-    node.deregister = (user: Node) => {
-      users.delete(user.id);
-    };
-    node.currentStatus = () => current;
+    node.register = statuses.register;
+    node.deregister = statuses.deregister;
+    node.currentStatus = statuses.current;
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
-      users.clear();
+      statuses.close();
       // An attempt under way ends within its connect timeout; a connection it made is closed.
       outcome
         .then((state) => state.close(), () => undefined)

@@ -3,7 +3,7 @@
  * it, as core MQTT's broker node shares its connection (STYLE.md §1). It wires the pure core (connector config,
  * token manager, Graph client) to Node-RED: credentials, token store, status fan-out, admin routes.
  */
-import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ConfigurationError, Ms365Error } from '../core/errors';
 import { DEFAULT_GRAPH_BASE_URL } from '../core/elements';
 import { resolveConnectorConfig, type ConnectorConfig, type ConnectorProperties } from '../core/auth/connector-config';
@@ -18,6 +18,7 @@ import { registerConnectorRoutes, type LiveConnector } from './shared/connector-
 import { registerImportRoute } from './shared/import-route';
 import { registerConnectorTestRoute } from './shared/connector-check-route';
 import { registerBrowseRoutes } from './shared/browse-routes';
+import { statusFanOut } from './shared/status-fan-out';
 
 type ConnectorDef = NodeDef & Omit<ConnectorProperties, 'name'>;
 
@@ -49,14 +50,8 @@ export = function register(RED: NodeAPI): void {
   function Ms365ConnectorNode(this: ConnectorNodeImpl, def: ConnectorDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const users = new Map<string, Node>();
-    let current: NodeStatus = { fill: 'grey', shape: 'ring', text: '' };
-
-    const show = (status: ConnectorStatus) => {
-      current = renderStatus(RED, status);
-      node.status(current);
-      for (const user of users.values()) user.status(current);
-    };
+    const statuses = statusFanOut(node);
+    const show = (status: ConnectorStatus) => statuses.show(renderStatus(RED, status));
 
     let config: ConnectorConfig | undefined;
     let configError: ConfigurationError | undefined;
@@ -78,14 +73,9 @@ export = function register(RED: NodeAPI): void {
     node.instanceName = config?.name || def.name || '';
     node.mePath = config?.mePath ?? '/me';
     node.grantType = config?.grantType ?? 'authorization_code';
-    node.register = (user: Node) => {
-      users.set(user.id, user);
-      user.status(current);
-    };
-    node.deregister = (user: Node) => {
-      users.delete(user.id);
-    };
-    node.currentStatus = () => current;
+    node.register = statuses.register;
+    node.deregister = statuses.deregister;
+    node.currentStatus = statuses.current;
 
     let manager: TokenManager | undefined;
     if (!config || configError) {
@@ -127,7 +117,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (removed: boolean, done: () => void) => {
       manager?.close();
       if (live.get(node.id)?.manager === manager) live.delete(node.id);
-      users.clear();
+      statuses.close();
       if (removed) {
         removeTokenFile(RED, node.id)
           .catch((err: Error) => node.warn(err.message))
