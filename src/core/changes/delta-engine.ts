@@ -146,9 +146,9 @@ function versionOf(item: Record<string, unknown>, updated: number | undefined): 
 
 /**
  * The starting point: an enumeration of what exists now. With `from` (the instant a poller recorded when it started),
- * objects changed after it are emitted, CREATED when also created after it, else UPDATED; older ones are not. A date
- * in the very second of `from` cannot say on which side it lies (whole seconds): it is taken for an older object
- * (`surelyAtOrAfter`; README "Delta engine"). Without `from`, nothing is emitted.
+ * objects changed after it are emitted, CREATED when also created after it (never a calendarView exception), else
+ * UPDATED; older ones are not. A date in the very second of `from` cannot say on which side it lies (whole seconds):
+ * it is taken for an older object (`surelyAtOrAfter`; README "Delta engine"). Without `from`, nothing is emitted.
  */
 export async function startDelta(ctx: EngineContext, resource: ResourceConfig, from?: number): Promise<RoundResult<DeltaCursor>> {
   const url = initialDeltaUrl(resource, ctx.pollStart);
@@ -168,7 +168,9 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig, f
     if (created !== undefined && atOrAfter(created, roundStart)) read.set(idHash(id), created);
     const changed = updated ?? created;
     if (from === undefined || changed === undefined || !surelyAtOrAfter(changed, from)) continue;
-    const eventType: EventType = created !== undefined && surelyAtOrAfter(created, from) ? 'CREATED' : 'UPDATED';
+    // A calendarView exception is an edit of an occurrence that existed: UPDATED, as in later rounds (`calendar-view.ts`).
+    const isNew = created !== undefined && surelyAtOrAfter(created, from) && !(calendar && isException(item));
+    const eventType: EventType = isNew ? 'CREATED' : 'UPDATED';
     events.push(makeEvent(resource, ctx, item, id, eventType, changed, versionOf(item, updated)));
   }
   const cursor = nextCursor(roundStart, deltaLink, read);
