@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { eventTopic, type Ms365Event } from '../core/events';
 import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
-import { pollResource } from '../core/changes';
+import { pollResource, refusedForGood } from '../core/changes';
 import { MissingPermissionError } from '../core/graph/client';
 import { PermissionBackoff } from '../core/graph/permissions';
 import { useConnector } from './shared/use-connector';
@@ -85,6 +85,8 @@ export = function register(RED: NodeAPI): void {
     const abort = new AbortController();
     /** Resources Graph refused with 403: skipped for a growing number of polls (core/graph/permissions). */
     const permissions = new PermissionBackoff();
+    /** Resources refused for good (core/changes `refusedForGood`): not asked again until redeploy or `msg.reset`. */
+    const refused = new Map<string, Error>();
 
     const arm = () => {
       if (closing) return;
@@ -107,6 +109,11 @@ export = function register(RED: NodeAPI): void {
         if (closing) return undefined;
         // A `msg.reset` came during this round: every cursor starts again there (the round after this one reads them).
         if (cursors.epoch !== epoch) break;
+        const refusal = refused.get(resource.objectType);
+        if (refusal) {
+          failure ??= refusal; // still red; logged once, when it was refused
+          continue;
+        }
         if (permissions.skip(resource.objectType)) {
           missingPermission ??= permissions.missing(resource.objectType);
           continue;
@@ -134,6 +141,7 @@ export = function register(RED: NodeAPI): void {
             missingPermission ??= err.permission ?? 'unknown';
           }
           failure = new Error(t('errors.resource', { objectType: resource.objectType, error: (err as Error).message }));
+          if (refusedForGood(err)) refused.set(resource.objectType, failure);
           // A poll started by a message reports through done(err) (Catch nodes); a timer poll through node.error.
           if (!trigger) node.error(failure.message, { payload: { objectType: resource.objectType } } as NodeMessage);
         }
@@ -174,6 +182,7 @@ export = function register(RED: NodeAPI): void {
         // Recorded now, before any Graph call; a round running now does not save its cursors over it.
         if (msg.reset === true) {
           permissions.clear();
+          refused.clear();
           resetting = cursors.restart(keys, connector.graph.serverNow()).catch(recordFailed);
         }
         done(await runPoll(msg));

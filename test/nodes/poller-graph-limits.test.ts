@@ -71,4 +71,21 @@ describe('ms365-poller: URLs Graph cannot serve (node, against the simulator)', 
     await waitFor('a red status', () => statuses.some((s) => s.fill === 'red'));
     assert.equal(sim().state.graph.requests.list(/\/delta/).length, 0, 'no delta request');
   });
+
+  it('a drive item that is a file is not asked again at later intervals (until redeploy): requests stop, status stays red', async () => {
+    const user = sim().state.defaultUser.id;
+    const file = sim().state.graph.store.createDriveItem(user, { name: 'q2.xlsx', content: 'abc' });
+    const { statuses, errors } = await deploy('onedrivev2', `/me/drive/items/${file.id}/delta`);
+    await waitFor('the error naming the limit', () => errors.length > 0);
+    await waitFor('a red status', () => statuses.some((s) => s.fill === 'red'));
+    const graphRequests = () => sim().state.graph.requests.list(/^\/v1\.0\//).length;
+    const afterFirst = graphRequests();
+    assert.ok(afterFirst >= 1 && afterFirst <= 3, `the first poll asks about the item (${afterFirst} requests)`);
+    const polls = statuses.filter((s) => s.text === 'polling').length;
+    // Three more intervals of one second.
+    await waitFor('three more polls', () => statuses.filter((s) => s.text === 'polling').length >= polls + 3, 10_000);
+    assert.equal(graphRequests(), afterFirst, `no Graph request after the refusal: ${JSON.stringify(sim().state.graph.requests.list().map((r) => r.path))}`);
+    assert.equal(errors.length, 1, 'logged once');
+    assert.equal(statuses[statuses.length - 1]!.fill, 'red', 'the status stays red');
+  });
 });

@@ -21,11 +21,10 @@
  *   usual, then enumerates a fresh window silently, emitting only objects that entered the window and changed since
  *   the last poll; the cursor continues from the fresh deltaLink. A window given in the URL is kept as given.
  */
-import { createHash } from 'node:crypto';
 import { GraphError } from '../graph/client';
 import type { Ms365Event } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
-import { readDate, roundStartOnGraphClock, type EngineContext } from './shared';
+import { readDate, hashChunks, roundStartOnGraphClock, shortHash, type EngineContext } from './shared';
 
 const DAY = 86_400_000;
 /** Less than this much of a product-chosen window ahead: move it. */
@@ -49,7 +48,7 @@ type Item = Record<string, unknown>;
 type Items = Map<string, Item>;
 
 /** The parts of the delta engine this module drives (passed in, so the two modules do not import each other). */
-type CalendarCursor = { deltaLink: string; syncedAt: number; createdSince?: Array<[string, number]>; calendar?: CalendarViewState };
+type CalendarCursor = { deltaLink: string; syncedAt: number; calendar?: CalendarViewState };
 
 export interface DeltaEngineParts<C extends CalendarCursor> {
   walk(ctx: EngineContext, resource: ResourceConfig, url: string): Promise<{ items: Items; deltaLink: string; requests: number }>;
@@ -63,13 +62,19 @@ export function isCalendarView(url: string): boolean {
 }
 
 function hash(id: string): string {
-  return createHash('sha1').update(id).digest('base64url').slice(0, HASH_LENGTH);
+  return shortHash(id, HASH_LENGTH);
 }
 
 function chunks(text: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + HASH_LENGTH <= text.length; i += HASH_LENGTH) out.push(text.slice(i, i + HASH_LENGTH));
-  return out;
+  return hashChunks(text, HASH_LENGTH);
+}
+
+/**
+ * An exception is an occurrence that existed before its edit: never CREATED, whatever its createdDateTime says
+ * (the delta engine classifies it UPDATED, in change rounds and in the first enumeration alike).
+ */
+export function isException(item: Item): boolean {
+  return item.type === 'exception';
 }
 
 function isRemoved(item: Item): boolean {
@@ -280,11 +285,7 @@ export async function pollCalendarView<C extends CalendarCursor>(
   const finish = (items: Items, deltaLink: string, state: CalendarViewState, requests: number, resynced: boolean) => {
     const roundStart = roundStartOnGraphClock(ctx);
     const createdOf = new Map<string, number>();
-    // An exception is an occurrence that existed before its edit: never CREATED, whatever its createdDateTime says
-    // (counted as "already reported CREATED" for the classification only).
-    const exceptions = [...items].filter(([, item]) => item.type === 'exception').map(([id]): [string, number] => [id, 0]);
-    const asSeen = exceptions.length > 0 ? { ...cursor, createdSince: [...(cursor.createdSince ?? []), ...exceptions] } : cursor;
-    const events = engine.toEvents(ctx, resource, items, asSeen, roundStart, false, createdOf);
+    const events = engine.toEvents(ctx, resource, items, cursor, roundStart, false, createdOf);
     const next = { ...engine.nextCursor(roundStart, deltaLink, createdOf, cursor), calendar: state };
     return resynced ? { events, cursor: next, requests, resynced } : { events, cursor: next, requests };
   };

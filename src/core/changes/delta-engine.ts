@@ -12,14 +12,15 @@
  * - 410 Gone (expired token): resync from `Location` (or a fresh enumeration), emitting only objects modified since
  *   the last round, so the flow is not flooded with old items. Deletions during the gap cannot be seen (documented).
  * - calendarView: series, the frozen window and its moves are handled by `calendar-view.ts` (§11.2).
- * State: the deltaLink and the time of the last round, a few hundred bytes whatever the mailbox size (calendarView:
- * plus 8 bytes per event or occurrence in the window).
+ * State: the deltaLink and the time of the last round, a few hundred bytes whatever the mailbox size, plus 8 bytes per
+ * object created in the second of the last round's start (`created`: ~32 KiB at most, `MAX_CREATED_LISTED`);
+ * calendarView: plus 8 bytes per event or occurrence in the window.
  */
 import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
-import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
-import { calendarViewStart, isCalendarView, pollCalendarView, type CalendarViewState } from './calendar-view';
+import { CLOCK_JUMP_MS, atOrAfter, classify, hashChunks, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, shortHash, surelyAtOrAfter, type EngineContext } from './shared';
+import { calendarViewStart, isCalendarView, isException, pollCalendarView, type CalendarViewState } from './calendar-view';
 
 export interface DeltaCursor {
   mode: 'delta';
@@ -27,12 +28,21 @@ export interface DeltaCursor {
   /** Start of the last completed round (ms). */
   syncedAt: number;
   /**
-   * `[objectId, createdMs]` of objects already read (reported, or passed over by the starting enumeration) whose
-   * creation is at or after `syncedAt` at its precision (`atOrAfter`: the whole second of `syncedAt` for Outlook and
-   * drive dates): "created since" for the next round too (created between that round's start and the moment Graph
-   * took its delta token, or earlier in the same second), but no longer new there. Kept while their creation is at or
-   * after the newest `syncedAt`, so a handful at most.
+   * Objects already read (reported, or passed over by the starting enumeration) whose creation is at or after
+   * `syncedAt` at its precision (`atOrAfter`: the whole second of `syncedAt` for Outlook and drive dates): "created
+   * since" for the next round too (created between that round's start and the moment Graph took its delta token, or
+   * earlier in the same second), but no longer new there. Kept while their creation is at or after the newest
+   * `syncedAt`. Per creation time (ms), the 8-character hashes of their ids (`shortHash`), concatenated: a bulk
+   * creation of thousands of objects in one second costs 8 bytes each, and at most `MAX_CREATED_LISTED` are listed.
    */
+  created?: Array<[number, string]>;
+  /**
+   * Beyond `MAX_CREATED_LISTED`: the creation times `[from, to]` (ms) of the objects read but not listed. An object
+   * created in that range that the next round reads and finds in no list is taken for one already read (UPDATED,
+   * never a second CREATED; README known limits).
+   */
+  createdUnlisted?: [number, number];
+  /** Cursors written before `created`: `[objectId, createdMs]`, read as `created`. */
   createdSince?: Array<[string, number]>;
   /** calendarView resources: the window and what is in it (`calendar-view.ts`). */
   calendar?: CalendarViewState;
@@ -48,6 +58,39 @@ export interface RoundResult<C> {
 }
 
 const DAY = 86_400_000;
+const ID_HASH_LENGTH = 8;
+/**
+ * At most this many ids in `created` (8 bytes each: ~32 KiB, half the 64 KiB per resource state budget, whatever the
+ * burst; each creation time counts `GROUP_COST` ids more); beyond it `createdUnlisted`.
+ */
+export const MAX_CREATED_LISTED = 4000;
+/** What one creation time costs against `MAX_CREATED_LISTED` (`[1796000000000,""],` is about two ids). */
+const GROUP_COST = 2;
+
+/** The objects a cursor knows to be read already (`created`, or an old cursor's `createdSince`). */
+interface KnownCreations {
+  /** id hash → creation (ms). */
+  byHash: Map<string, number>;
+  unlisted?: [number, number];
+}
+
+function idHash(id: string): string {
+  return shortHash(id, ID_HASH_LENGTH);
+}
+
+function knownCreations(cursor: DeltaCursor | undefined): KnownCreations {
+  const byHash = new Map<string, number>();
+  for (const [id, created] of cursor?.createdSince ?? []) byHash.set(idHash(id), created);
+  for (const [created, hashes] of cursor?.created ?? []) for (const h of hashChunks(hashes, ID_HASH_LENGTH)) byHash.set(h, created);
+  return cursor?.createdUnlisted ? { byHash, unlisted: cursor.createdUnlisted } : { byHash };
+}
+
+/** Read by an earlier round: listed, or (beyond the list's cap) created in the range left unlisted. */
+function alreadyRead(known: KnownCreations, h: string, created: number): boolean {
+  if (known.byHash.has(h)) return true;
+  const range = known.unlisted;
+  return range !== undefined && created >= range[0] && created <= range[1];
+}
 
 /** The first delta URL: the configured path, plus the calendarView window (first call only) and page size. */
 export function initialDeltaUrl(resource: ResourceConfig, now: number): string {
@@ -103,9 +146,9 @@ function versionOf(item: Record<string, unknown>, updated: number | undefined): 
 
 /**
  * The starting point: an enumeration of what exists now. With `from` (the instant a poller recorded when it started),
- * objects changed after it are emitted, CREATED when also created after it, else UPDATED; older ones are not. A date
- * in the very second of `from` cannot say on which side it lies (whole seconds): it is taken for an older object
- * (`surelyAtOrAfter`; README "Delta engine"). Without `from`, nothing is emitted.
+ * objects changed after it are emitted, CREATED when also created after it (never a calendarView exception), else
+ * UPDATED; older ones are not. A date in the very second of `from` cannot say on which side it lies (whole seconds):
+ * it is taken for an older object (`surelyAtOrAfter`; README "Delta engine"). Without `from`, nothing is emitted.
  */
 export async function startDelta(ctx: EngineContext, resource: ResourceConfig, from?: number): Promise<RoundResult<DeltaCursor>> {
   const url = initialDeltaUrl(resource, ctx.pollStart);
@@ -122,10 +165,12 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig, f
     if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
     if (isRemoved(item)) continue; // gone before we looked: when, nobody can tell
     const { updated, created } = datesOf(resource, item);
-    if (created !== undefined) read.set(id, created);
+    if (created !== undefined && atOrAfter(created, roundStart)) read.set(idHash(id), created);
     const changed = updated ?? created;
     if (from === undefined || changed === undefined || !surelyAtOrAfter(changed, from)) continue;
-    const eventType: EventType = created !== undefined && surelyAtOrAfter(created, from) ? 'CREATED' : 'UPDATED';
+    // A calendarView exception is an edit of an occurrence that existed: UPDATED, as in later rounds (`calendar-view.ts`).
+    const isNew = created !== undefined && surelyAtOrAfter(created, from) && !(calendar && isException(item));
+    const eventType: EventType = isNew ? 'CREATED' : 'UPDATED';
     events.push(makeEvent(resource, ctx, item, id, eventType, changed, versionOf(item, updated)));
   }
   const cursor = nextCursor(roundStart, deltaLink, read);
@@ -134,12 +179,13 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig, f
 
 /**
  * The events of a round that started at `roundStart` (Graph's clock); `read` receives the creation time of each
- * object read (not deleted).
+ * object read (not deleted) created at or after `roundStart` (`atOrAfter`), keyed by the hash of its id.
  */
 function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<string, Record<string, unknown>>, previous: DeltaCursor, roundStart: number, onlyModifiedSince: boolean, read: Map<string, number>): Ms365Event[] {
   const events: Ms365Event[] = [];
   const since = previous.syncedAt;
-  const known = new Map(previous.createdSince ?? []);
+  const known = knownCreations(previous);
+  const calendarView = isCalendarView(resource.url);
   // Graph's clock is behind the previous round's start: it was set back, and "created since" means nothing this
   // round; Open Connectors' rule (created ≈ modified) decides instead.
   const clockWentBack = roundStart < since - CLOCK_JUMP_MS;
@@ -147,17 +193,21 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
     if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
     const removed = isRemoved(item);
     const { updated, created } = datesOf(resource, item);
+    let h: string | undefined; // the id's hash, computed once and only when needed
+    const hashOf = () => (h ??= idHash(id));
     if (onlyModifiedSince && !removed) {
       if (updated === undefined || !atOrAfter(updated, since)) continue;
       // Already read in the second of `since` and not modified after its creation: the same version, reported.
-      if (created !== undefined && known.get(id) === created && updated === created) continue;
+      // (Listed only: one merely in the unlisted range may never have been reported.)
+      if (created !== undefined && updated === created && known.byHash.get(hashOf()) === created) continue;
     }
-    if (!removed && created !== undefined) read.set(id, created);
+    if (!removed && created !== undefined && atOrAfter(created, roundStart)) read.set(hashOf(), created);
     // Delta reports state, not each change (§5): an object created since the previous round started (its delta
     // token was taken after that instant) is CREATED even if also modified since; created before it, UPDATED. One
     // created since but already read by an earlier round (before its token was taken, or in the same whole second
     // as its start) is UPDATED now.
-    const isNew = created !== undefined && atOrAfter(created, since) && !known.has(id);
+    // (A calendarView exception is an edit of an occurrence that existed: never new, `calendar-view.ts`.)
+    const isNew = created !== undefined && atOrAfter(created, since) && !alreadyRead(known, hashOf(), created) && !(calendarView && isException(item));
     const eventType: EventType = removed ? 'DELETED' : clockWentBack ? classify(created, updated, resource.createdCheckTolerance) : isNew ? 'CREATED' : 'UPDATED';
     const version = removed ? 'removed' : versionOf(item, updated);
     events.push(makeEvent(resource, ctx, item, id, eventType, removed ? ctx.pollStart : updated ?? ctx.pollStart, version));
@@ -165,13 +215,35 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
   return events;
 }
 
-/** The cursor after a round that started at `syncedAt` (Graph's clock) from `previous`, having read `read`. */
+/**
+ * The cursor after a round that started at `syncedAt` (Graph's clock) from `previous`, having read `read`: the
+ * objects read before and not again, then those read (their creation as read now), each still at or after
+ * `syncedAt`; the earliest created listed, at most `MAX_CREATED_LISTED`, the others as a range of creation times.
+ */
 function nextCursor(syncedAt: number, deltaLink: string, read: Map<string, number>, previous?: DeltaCursor): DeltaCursor {
-  // The previous ones not read again, then those read (their creation as read now), each still at or after `syncedAt`.
-  const createdSince: Array<[string, number]> = [];
-  for (const entry of previous?.createdSince ?? []) if (!read.has(entry[0]) && atOrAfter(entry[1], syncedAt)) createdSince.push(entry);
-  for (const [id, created] of read) if (atOrAfter(created, syncedAt)) createdSince.push([id, created]);
-  return createdSince.length > 0 ? { mode: 'delta', deltaLink, syncedAt, createdSince } : { mode: 'delta', deltaLink, syncedAt };
+  const entries = new Map<string, number>();
+  for (const [h, created] of knownCreations(previous).byHash) if (atOrAfter(created, syncedAt)) entries.set(h, created);
+  for (const [h, created] of read) entries.set(h, created);
+  const byTime = new Map<number, string[]>();
+  for (const [h, created] of entries) {
+    const list = byTime.get(created);
+    if (list) list.push(h);
+    else byTime.set(created, [h]);
+  }
+  const created: Array<[number, string]> = [];
+  let unlisted = previous?.createdUnlisted && atOrAfter(previous.createdUnlisted[1], syncedAt) ? previous.createdUnlisted : undefined;
+  let room = MAX_CREATED_LISTED;
+  for (const time of [...byTime.keys()].sort((a, b) => a - b)) {
+    const hashes = byTime.get(time)!;
+    room -= GROUP_COST; // a creation time costs about two ids in JSON: millisecond dates make one group per object
+    if (room > 0) created.push([time, hashes.slice(0, room).join('')]);
+    if (hashes.length > room) unlisted = unlisted ? [Math.min(unlisted[0], time), Math.max(unlisted[1], time)] : [time, time];
+    room = Math.max(0, room - hashes.length);
+  }
+  const cursor: DeltaCursor = { mode: 'delta', deltaLink, syncedAt };
+  if (created.length > 0) cursor.created = created;
+  if (unlisted) cursor.createdUnlisted = unlisted;
+  return cursor;
 }
 
 /** One round from `cursor`. */

@@ -16,11 +16,10 @@
  * - Dates in whole seconds (Outlook, drive: `shared.atOrAfter`) are compared with the second of an instant, so an
  *   object changed just after a round started, in the same second, is not lost; the dedupe set drops the repeats.
  */
-import { createHash } from 'node:crypto';
 import { expandUrlMacros } from '../dates/url-macros';
 import type { ResourceConfig } from '../opencon/poller-config';
 import type { Ms365Event } from '../events';
-import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, surelyAtOrAfter, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, shortHash, surelyAtOrAfter, type EngineContext } from './shared';
 import type { RoundResult } from './delta-engine';
 
 export interface FilterCursor {
@@ -55,7 +54,7 @@ export const MAX_SEEN = 1500;
  * webhook catch-up bookmarks), id and date only.
  */
 export function dedupeKey(objectId: string, updatedMs: number, version?: string): string {
-  return createHash('sha1').update(version ? `${objectId}|${updatedMs}|${version}` : `${objectId}|${updatedMs}`).digest('base64url').slice(0, 12);
+  return shortHash(version ? `${objectId}|${updatedMs}|${version}` : `${objectId}|${updatedMs}`, 12);
 }
 
 /** Cursors written before keys were hashed held `id|updatedMs`: read them as their hash. */

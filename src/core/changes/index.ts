@@ -3,6 +3,7 @@
  * returned cursor only after it has sent the events (so a crash re-emits at most one round).
  */
 import type { ResourceConfig } from '../opencon/poller-config';
+import { ConfigurationError } from '../errors';
 import { pollDelta, startDelta, type DeltaCursor, type RoundResult } from './delta-engine';
 import { withDriveScope } from './drive-scope';
 import { pollFilter, pollFilterFrom, startFilter, type FilterCursor } from './filter-engine';
@@ -39,6 +40,16 @@ export async function pollResource(ctx: EngineContext, resource: ResourceConfig,
   }
   if (from !== undefined) return pollFilterFrom(ctx, resource, from);
   return cursor?.mode === 'filter' ? pollFilter(ctx, resource, cursor) : startFilter(ctx);
+}
+
+/**
+ * A round failed on a configuration Graph can never serve, found only when asking it (`drive-scope.ts`: a drive item
+ * given by id or path that is a file: delta tracks the root and folders only, `opencon/graph-limits.ts`). Asking again
+ * at every interval cannot help (an item id is a file or a folder for life): the poller stops asking for that
+ * resource until it is redeployed (or given `msg.reset`).
+ */
+export function refusedForGood(err: unknown): boolean {
+  return err instanceof ConfigurationError;
 }
 
 function sameOrigin(a: string, b: string): boolean {

@@ -3,6 +3,7 @@
  * fall back to Graph's camelCase), the CREATED / UPDATED rule, the event shape, and paging through
  * `@odata.nextLink` (`reference/graph.md` §5–§6).
  */
+import { createHash } from 'node:crypto';
 import type { GraphClient } from '../graph/client';
 export { CLOCK_JUMP_MS } from '../graph/client';
 import { changeEventId, isoDate, type EventType, type Ms365Event } from '../events';
@@ -48,6 +49,21 @@ export function secondOf(instant: number): number {
 /** `value` may be at or after `instant`, at the precision of `value` (same second counts). */
 export function atOrAfter(value: number, instant: number): boolean {
   return value >= (isWholeSecond(value) ? secondOf(instant) : instant);
+}
+
+/**
+ * A short, fixed-size hash of `text` (sha1, base64url, the first `length` characters): how cursors remember Graph ids
+ * (~150 characters) in a few bytes. A collision can only make two different objects look like one.
+ */
+export function shortHash(text: string, length: number): string {
+  return createHash('sha1').update(text).digest('base64url').slice(0, length);
+}
+
+/** Hashes of `length` characters concatenated (as cursors store them), one by one. */
+export function hashChunks(text: string, length: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + length <= text.length; i += length) out.push(text.slice(i, i + length));
+  return out;
 }
 
 /** `value` is certainly at or after `instant` at its precision: a whole-second date in the second of `instant` is not. */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { simGraphClient, useSimulator } from '../../support/simulator';
 import type { GraphClient } from '../../../src/core/graph/client';
-import { pollResource, type PollerCursor, type EngineContext, type DeltaCursor } from '../../../src/core/changes';
+import { pollResource, startCursor, type PollerCursor, type EngineContext, type DeltaCursor } from '../../../src/core/changes';
 import { parsePollerConfiguration, type ResourceConfig } from '../../../src/core/opencon/poller-config';
 import { calendarViewStart } from '../../../src/core/changes/calendar-view';
 import { initialDeltaUrl } from '../../../src/core/changes/delta-engine';
@@ -186,6 +186,22 @@ describe('calendarView delta engine (against the simulator)', function () {
     assert.equal(first!.state.rolling, true);
     const silent = await calendarViewStart(ctx, cal, url, items);
     assert.deepEqual([silent!.items.size, silent!.requests], [0, 0]);
+  });
+
+  it('first enumeration after a starting point: an occurrence edited since is UPDATED, as in change rounds (never CREATED)', async () => {
+    const cal = calendar();
+    const series = weekly('Standup');
+    sim().state.clock.advance(5000);
+    const from = startCursor(now());
+    sim().state.clock.advance(2000);
+    const view = await graph.get<{ value: Array<{ id: string }> }>(`/users/${user()}/calendarView?startDateTime=${iso(now())}&endDateTime=${iso(now() + 30 * DAY)}`);
+    const occurrence = view.value[1].id;
+    const exception = store().updateEvent(user(), occurrence, { subject: 'Standup (moved)' });
+    assert.equal(exception.type, 'exception');
+    assert.ok(Date.parse(String(exception.createdDateTime)) > from.startedAt + 1000, 'the exception is dated after the starting point');
+    const first = await round(cal, from);
+    assert.deepEqual(summary(first.events), [[occurrence, 'UPDATED']], 'an edit of a series that existed');
+    assert.notEqual(series.id, occurrence);
   });
 
   it('a window given in the URL is kept as given (not moved)', async () => {
