@@ -132,6 +132,7 @@ for (const version of VERSIONS) describe(`poller Watch presets in headless chrom
     // Every 1 second (the unit select), so the event comes without waiting a quarter of an hour.
     await page.fill('#ms365-poller-every', '1');
     await page.selectOption('#ms365-poller-unit', 'seconds');
+    await until('the next-poll preview of the folder', async () => (await page.locator('#ms365-poller-preview').innerText()).includes(sent[0]!.slice(0, 24)));
     await clearNotifications(page);
     await screenshot(page, `poller-watch-preset-nr${version}`, { selector: '.red-ui-tray' }, { docs: version === 4 });
     await clickDone();

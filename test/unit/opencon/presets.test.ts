@@ -7,6 +7,7 @@ import { presetConfiguration, presetConfigurationText, isWatchPreset, WATCH_PRES
 import { parsePollerConfiguration, type PollerConfigContext } from '../../../src/core/opencon/poller-config';
 import { checkGraphLimits } from '../../../src/core/opencon/graph-limits';
 import { ConfigurationError } from '../../../src/core/errors';
+import { ELEMENT_KEYS } from '../../../src/core/elements';
 
 const delegated: PollerConfigContext = { elementKey: 'outlookemail', timezone: 'UTC', mePath: '/me' };
 const appOnly: PollerConfigContext = { elementKey: 'outlookemail', timezone: 'UTC', mePath: '/users/u-1' };
@@ -23,6 +24,15 @@ describe('poller presets', () => {
       });
     }
   }
+
+  it('every preset is accepted under every element key (Graph paths are kept as written)', () => {
+    for (const elementKey of ELEMENT_KEYS) {
+      for (const watch of WATCH_PRESETS) {
+        const [r] = parsePollerConfiguration(presetConfiguration(watch), { ...delegated, elementKey });
+        assert.equal(r!.url, String(Object.values(presetConfiguration(watch))[0]!.url), `${elementKey} ${watch}`);
+      }
+    }
+  });
 
   it('new mail: a receivedDateTime filter with the same field for both dates and filterByUpdatedDate false (only CREATED)', () => {
     const [r] = parsePollerConfiguration(presetConfiguration('newMail', 'f-1'), delegated);
