@@ -3,7 +3,8 @@
  * a real Node-RED process loading the packed package, with the simulated tenant in-process. From an empty flow: a
  * poller and a debug node from the palette, wired; "New mail in a folder" chosen, the folder picked with the picker
  * (no JSON typed), Done, Deploy; a mail created in that folder in the simulator shows up in the debug sidebar as
- * CREATED. The configuration the preset builds is shown read-only, and the dialog reopens on the preset.
+ * CREATED. The configuration the preset builds is shown read-only, and the dialog reopens on the preset. Then the
+ * other presets (mail in the Inbox, default calendar, contacts, files in a picked drive folder) the same way.
  * Skips with a message when /usr/bin/chromium is absent (fails in CI).
  */
 import assert from 'node:assert/strict';
@@ -156,5 +157,64 @@ for (const version of VERSIONS) describe(`poller Watch presets in headless chrom
     assert.deepEqual(stored, ['newMail', sent[0]], 'watch and watchTarget stored');
     await until('the folder kept', async () => (await page.locator('#ms365-poller-target').inputValue()) === sent[0]);
     assert.equal(await editorValue(poller), config);
+  });
+
+  /** The other presets, each from the palette to a CREATED message in the debug sidebar (uses the connector above). */
+  const OTHERS: Array<{ watch: string; pick?: string; create: () => string }> = [
+    { watch: 'mail', pick: 'Inbox', create: () => sim().state.graph.store.createMessage(sim().state.defaultUser.id, { subject: 'Mail preset' }).id! },
+    {
+      watch: 'calendar',
+      create: () => sim().state.graph.store.createEvent(sim().state.defaultUser.id, { subject: 'Calendar preset', start: new Date(sim().state.clock.now() + 86_400_000).toISOString() }).id!,
+    },
+    { watch: 'contacts', create: () => sim().state.graph.store.createContact(sim().state.defaultUser.id, { displayName: 'Contact preset' }).id! },
+    {
+      watch: 'files',
+      pick: 'Preset folder',
+      create: () => {
+        const store = sim().state.graph.store;
+        const user = sim().state.defaultUser.id;
+        const folder = [...store.user(user).driveItems.live()].find((e) => e.obj.name === 'Preset folder')!;
+        return store.createDriveItem(user, { name: 'preset.txt', parentId: folder.id }).id!;
+      },
+    },
+  ];
+  OTHERS.forEach(({ watch, pick, create }, n) => {
+    it(`"${watch}" from the palette, picked without JSON, deployed: a new object is a CREATED message in the debug sidebar`, async () => {
+      if (watch === 'files') sim().state.graph.store.createDriveItem(sim().state.defaultUser.id, { name: 'Preset folder', folder: true });
+      const poller = await dropFromPalette('ms365-poller', 200, 200 + 70 * n);
+      const debug = await dropFromPalette('debug', 450, 200 + 70 * n);
+      const links = await page.evaluate(() => document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-link-path').length);
+      await wire(poller, debug);
+      await until('the wire', () => page.evaluate((k) => document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-link-path').length > k, links));
+      await openNodeDialog(page, poller);
+      await page.selectOption('#node-input-connector', 'presetconn1');
+      await page.selectOption('#node-input-watch', watch);
+      if (pick) {
+        await page.locator('#ms365-poller-target-load').waitFor({ state: 'visible' });
+        await page.locator('#ms365-poller-target-load').click();
+        await until('the picker', async () => (await page.locator('#ms365-poller-target option').count()) > 1, 20_000);
+        const options = await page.locator('#ms365-poller-target option').evaluateAll((els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent ?? '']));
+        const chosen = options.find(([, name]) => name === pick);
+        assert.ok(chosen && chosen[0], `no ${pick} among ${JSON.stringify(options)}`);
+        await page.selectOption('#ms365-poller-target', chosen[0]!);
+        await until('the configuration to name the pick', async () => (await editorValue(poller)).includes(chosen[0]!));
+      } else {
+        await until('the configuration of the preset', async () => (await editorValue(poller)).includes(watch === 'calendar' ? '/me/calendarView/delta' : '/me/contacts?'));
+        assert.equal(await page.locator('#ms365-poller-target-row').isVisible(), false, `${watch} takes no pick`);
+      }
+      await page.fill('#ms365-poller-every', '1');
+      await page.selectOption('#ms365-poller-unit', 'seconds');
+      await clickDone();
+      await deploy();
+      const status = `g.red-ui-flow-node-group[id="${poller}"] .red-ui-flow-node-status-label`;
+      await until('the poller to poll', async () => /\d event/.test((await page.locator(status).textContent().catch(() => '')) ?? ''), 30_000);
+      sim().state.clock.advance(5_000);
+      const id = create();
+      await page.evaluate(() => (window as unknown as RedWindow).RED.actions.invoke('core:show-debug-tab'));
+      await until(`the CREATED ${watch} message in the debug sidebar`, async () => {
+        const texts = await page.locator('.red-ui-debug-msg').allInnerTexts();
+        return texts.find((t) => t.includes('CREATED') && t.includes(id.slice(0, 20)));
+      }, 60_000);
+    });
   });
 });
