@@ -19,6 +19,7 @@ import { PermissionBackoff } from '../core/graph/permissions';
 import { useConnector } from './shared/use-connector';
 import { durableCursors } from './shared/durable-cursors';
 import { translator } from './shared/i18n';
+import { registerPresetRoute } from './shared/preset-route';
 
 interface PollerDef extends NodeDef {
   connector: string;
@@ -214,4 +215,5 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('ms365-poller', Ms365PollerNode);
+  registerPresetRoute(RED);
 };

@@ -6,7 +6,7 @@
  * - Test connection, for a connector not deployed yet (dialog values only): app-only names the app and lists each
  *   permission granted or missing; delegated before a sign-in says "sign in first".
  * - The poller's mail folder picker lists the folders of the connector's mailbox (a connector not deployed yet: the
- *   editor's values) and puts the chosen one into the resources.
+ *   editor's values) and the "Watch" preset puts the chosen one into the resources.
  * Skips with a message when /usr/bin/chromium is absent (fails in CI).
  */
 import assert from 'node:assert/strict';
@@ -152,20 +152,24 @@ for (const version of VERSIONS) describe(`connector dialog in headless chromium 
     );
     await page.waitForFunction((id) => Boolean(document.getElementById(id)), poll);
     await page.locator(`g.red-ui-flow-node-group[id="${poll}"] rect.red-ui-flow-node`).dblclick();
-    await page.locator('#ms365-poller-folder-load').waitFor({ state: 'visible' });
-    await page.locator('#ms365-poller-folder-load').click();
-    await until('the folders', async () => (await page.locator('#ms365-poller-folder option').count()) > 1, 20_000);
-    const options = await page.locator('#ms365-poller-folder option').evaluateAll((els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent]));
+    // A flow with only `configuration` opens on Advanced; "Mail created, updated or deleted in a folder" takes a folder.
+    await page.locator('#node-input-watch').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#node-input-watch').inputValue(), 'advanced');
+    await page.selectOption('#node-input-watch', 'mail');
+    await page.locator('#ms365-poller-target-load').waitFor({ state: 'visible' });
+    await page.locator('#ms365-poller-target-load').click();
+    await until('the folders', async () => (await page.locator('#ms365-poller-target option').count()) > 1, 20_000);
+    const options = await page.locator('#ms365-poller-target option').evaluateAll((els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent]));
     const inbox = options.find(([, name]) => name === 'Inbox');
     assert.ok(inbox && inbox[0], `no Inbox among ${JSON.stringify(options)}`);
-    await page.selectOption('#ms365-poller-folder', inbox[0]!);
+    await page.selectOption('#ms365-poller-target', inbox[0]!);
     // The dialog's code editor (ace or monaco) is the edited node's `editor` while the dialog is open.
     const config = await until('the resources to name the folder', async () => {
       const value = await page.evaluate((id) => {
         const n = (window as unknown as { RED: { nodes: { node(i: string): { editor?: { getValue(): string } } | null } } }).RED.nodes.node(id);
         return n?.editor?.getValue() ?? '';
       }, poll);
-      return value.includes('/messages/delta') ? value : false;
+      return value.includes(`/mailFolders/${inbox[0]!}/messages/delta`) ? value : false;
     });
     assert.match(config, new RegExp(`/me/mailFolders/${inbox[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/messages/delta`));
     await screenshot(page, `poller-folder-picker-nr${version}`, { selector: '.red-ui-tray' });

@@ -1,0 +1,220 @@
+/**
+ * The poller's "Watch" presets in a real editor (issue 16 item 1): headless Debian chromium (playwright-core) against
+ * a real Node-RED process loading the packed package, with the simulated tenant in-process. From an empty flow: a
+ * poller and a debug node from the palette, wired; "New mail in a folder" chosen, the folder picked with the picker
+ * (no JSON typed), Done, Deploy; a mail created in that folder in the simulator shows up in the debug sidebar as
+ * CREATED. The configuration the preset builds is shown read-only, and the dialog reopens on the preset. Then the
+ * other presets (mail in the Inbox, default calendar, contacts, files in a picked drive folder) the same way.
+ * Skips with a message when /usr/bin/chromium is absent (fails in CI).
+ */
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { useSimulator } from '../support/simulator';
+import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
+import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
+import { clearNotifications, closeTrays, importFlow, openEditor, openNodeDialog, screenshot, until, useChromium } from '../support/browser';
+
+const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
+  .split(',')
+  .map((v) => Number(v.trim()))
+  .filter((v): v is 4 | 5 => v === 4 || v === 5);
+
+interface RedWindow {
+  RED: {
+    nodes: { eachNode(cb: (n: { id: string; type: string; [k: string]: unknown }) => void): void; node(id: string): { editor?: { getValue(): string } } | null };
+    actions: { invoke(action: string): void };
+  };
+}
+
+for (const version of VERSIONS) describe(`poller Watch presets in headless chromium (Node-RED ${version === 4 ? '4.1' : '5'})`, function () {
+  this.timeout(180_000);
+  const browser = useChromium();
+  const sim = useSimulator();
+  let red: NodeRedProcess | undefined;
+  let page: Page;
+
+  before(async function () {
+    this.timeout(version === 5 ? 300_000 : 90_000);
+    red = await startNodeRed({ version });
+    page = await browser().context.newPage();
+    await openEditor(page, red.url);
+  });
+  after(async function () {
+    this.timeout(20_000);
+    await page?.close().catch(() => undefined);
+    await red?.dispose();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      if (red) console.log(`--- Node-RED log ---\n${red.log().slice(-3000)}`);
+      if (page) await screenshot(page, `failed-poller-presets-nr${version}`).catch(() => undefined);
+    }
+    if (page) await closeTrays(page);
+  });
+
+  /** Drags a palette node onto the workspace at (x, y); returns the new node's id. */
+  async function dropFromPalette(type: string, x: number, y: number): Promise<string> {
+    const before = await nodeIds(type);
+    const ws = await page.locator('#red-ui-workspace-chart').boundingBox();
+    assert.ok(ws);
+    await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).first().dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x, y } });
+    return until(`a ${type} node on the workspace`, async () => (await nodeIds(type)).find((id) => !before.includes(id)));
+  }
+
+  function nodeIds(type: string): Promise<string[]> {
+    return page.evaluate((t) => {
+      const ids: string[] = [];
+      (window as unknown as RedWindow).RED.nodes.eachNode((n) => {
+        if (n.type === t) ids.push(n.id);
+      });
+      return ids;
+    }, type);
+  }
+
+  /** Wires `from`'s output to `to`'s input by dragging between the ports. */
+  async function wire(from: string, to: string): Promise<void> {
+    const out = await page.locator(`g.red-ui-flow-node-group[id="${from}"] .red-ui-flow-port-output .red-ui-flow-port`).first().boundingBox();
+    const input = await page.locator(`g.red-ui-flow-node-group[id="${to}"] .red-ui-flow-port-input .red-ui-flow-port`).first().boundingBox();
+    assert.ok(out && input, 'ports not found');
+    await page.mouse.move(out.x + out.width / 2, out.y + out.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(input.x + input.width / 2, input.y + input.height / 2, { steps: 10 });
+    await page.mouse.up();
+  }
+
+  async function deploy(): Promise<void> {
+    const posted = page.waitForResponse((r) => /\/flows$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST', { timeout: 20_000 });
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+    await page.locator('#red-ui-header-button-deploy').click({ timeout: 10_000 }).catch(() => page.evaluate('RED.actions.invoke("core:deploy-flows")'));
+    const res = await posted;
+    assert.equal(res.status(), 200, 'deploy');
+  }
+
+  async function clickDone(): Promise<void> {
+    const trays = await page.locator('.red-ui-tray').count();
+    await clearNotifications(page);
+    await page.locator('.red-ui-tray').last().locator('#node-dialog-ok, #node-config-dialog-ok').click();
+    await until('the edit tray to close', async () => (await page.locator('.red-ui-tray').count()) < trays);
+  }
+
+  const editorValue = (id: string) => page.evaluate((i) => (window as unknown as RedWindow).RED.nodes.node(i)?.editor?.getValue() ?? '', id);
+
+  it('"New mail in a folder" from an empty flow with the picker, deployed: a new mail in the folder is a CREATED message in the debug sidebar', async () => {
+    // The account: an app-only connector on the simulated tenant (a config node, as a user adds it once).
+    const conn = 'presetconn1';
+    await importFlow(page, [
+      {
+        id: conn, type: 'ms365-connector', name: 'Simulated tenant', elementKey: 'outlookemail', tenant: sim().state.tenantId, grantType: 'client_credentials',
+        scope: '', callbackUrl: '', authorityHost: sim().authorityHost, graphBaseUrl: sim().graphBaseUrl, userId: sim().state.defaultUser.id, tags: '',
+        credentials: { clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET },
+      },
+    ]);
+    const poller = await dropFromPalette('ms365-poller', 200, 120);
+    const debug = await dropFromPalette('debug', 450, 120);
+    await wire(poller, debug);
+    await until('the wire', () => page.evaluate(() => document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-link-path').length > 0));
+
+    await openNodeDialog(page, poller);
+    await page.selectOption('#node-input-connector', conn);
+    assert.equal(await page.locator('#node-input-watch').inputValue(), 'newMail', 'a new poller opens on "New mail in a folder"');
+    await page.locator('#ms365-poller-target-load').waitFor({ state: 'visible' });
+    await page.locator('#ms365-poller-target-load').click();
+    await until('the folders', async () => (await page.locator('#ms365-poller-target option').count()) > 1, 20_000);
+    const options = await page.locator('#ms365-poller-target option').evaluateAll((els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent ?? '']));
+    const sent = options.find(([, name]) => name === 'Sent Items');
+    assert.ok(sent && sent[0], `no Sent Items among ${JSON.stringify(options)}`);
+    await page.selectOption('#ms365-poller-target', sent[0]!);
+    const config = await until('the configuration of the preset', async () => {
+      const value = await editorValue(poller);
+      return value.includes(sent[0]!) ? value : false;
+    });
+    assert.match(config, /"filterByUpdatedDate": false/);
+    assert.match(config, /\/messages\?\$filter=receivedDateTime ge/);
+    // Every 1 second (the unit select), so the event comes without waiting a quarter of an hour.
+    await page.fill('#ms365-poller-every', '1');
+    await page.selectOption('#ms365-poller-unit', 'seconds');
+    await until('the next-poll preview of the folder', async () => (await page.locator('#ms365-poller-preview').innerText()).includes(sent[0]!.slice(0, 24)));
+    await clearNotifications(page);
+    await screenshot(page, `poller-watch-preset-nr${version}`, { selector: '.red-ui-tray' }, { docs: version === 4 });
+    await clickDone();
+    await deploy();
+
+    // The poller's starting point is recorded at deploy; a mail a few (simulated) seconds later is new.
+    await until('the poller to poll', async () => /\d event/.test(await page.locator(`g.red-ui-flow-node-group[id="${poller}"] .red-ui-flow-node-status-label`).textContent().catch(() => '') ?? ''), 30_000);
+    sim().state.clock.advance(5_000);
+    const mail = sim().state.graph.store.createMessage(sim().state.defaultUser.id, { subject: 'Preset test', folder: sent[0]! });
+    await page.evaluate(() => (window as unknown as RedWindow).RED.actions.invoke('core:show-debug-tab'));
+    const shown = await until('the CREATED message in the debug sidebar', async () => {
+      const texts = await page.locator('.red-ui-debug-msg').allInnerTexts();
+      return texts.find((t) => t.includes('CREATED') && t.includes(mail.id!.slice(0, 20)));
+    }, 60_000);
+    assert.match(shown, /messages/);
+
+    // Reopened, the dialog is on the preset and the folder; the configuration is read-only.
+    await openNodeDialog(page, poller);
+    assert.equal(await page.locator('#node-input-watch').inputValue(), 'newMail');
+    const stored = await page.evaluate((i) => { const n = (window as unknown as RedWindow).RED.nodes.node(i) as unknown as { watch: string; watchTarget: string }; return [n.watch, n.watchTarget]; }, poller);
+    assert.deepEqual(stored, ['newMail', sent[0]], 'watch and watchTarget stored');
+    await until('the folder kept', async () => (await page.locator('#ms365-poller-target').inputValue()) === sent[0]);
+    assert.equal(await editorValue(poller), config);
+  });
+
+  /** The other presets, each from the palette to a CREATED message in the debug sidebar (uses the connector above). */
+  const OTHERS: Array<{ watch: string; pick?: string; create: () => string }> = [
+    { watch: 'mail', pick: 'Inbox', create: () => sim().state.graph.store.createMessage(sim().state.defaultUser.id, { subject: 'Mail preset' }).id! },
+    {
+      watch: 'calendar',
+      create: () => sim().state.graph.store.createEvent(sim().state.defaultUser.id, { subject: 'Calendar preset', start: new Date(sim().state.clock.now() + 86_400_000).toISOString() }).id!,
+    },
+    { watch: 'contacts', create: () => sim().state.graph.store.createContact(sim().state.defaultUser.id, { displayName: 'Contact preset' }).id! },
+    {
+      watch: 'files',
+      pick: 'Preset folder',
+      create: () => {
+        const store = sim().state.graph.store;
+        const user = sim().state.defaultUser.id;
+        const folder = [...store.user(user).driveItems.live()].find((e) => e.obj.name === 'Preset folder')!;
+        return store.createDriveItem(user, { name: 'preset.txt', parentId: folder.id }).id!;
+      },
+    },
+  ];
+  OTHERS.forEach(({ watch, pick, create }, n) => {
+    it(`"${watch}" from the palette, picked without JSON, deployed: a new object is a CREATED message in the debug sidebar`, async () => {
+      if (watch === 'files') sim().state.graph.store.createDriveItem(sim().state.defaultUser.id, { name: 'Preset folder', folder: true });
+      const poller = await dropFromPalette('ms365-poller', 200, 200 + 70 * n);
+      const debug = await dropFromPalette('debug', 450, 200 + 70 * n);
+      const links = await page.evaluate(() => document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-link-path').length);
+      await wire(poller, debug);
+      await until('the wire', () => page.evaluate((k) => document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-link-path').length > k, links));
+      await openNodeDialog(page, poller);
+      await page.selectOption('#node-input-connector', 'presetconn1');
+      await page.selectOption('#node-input-watch', watch);
+      if (pick) {
+        await page.locator('#ms365-poller-target-load').waitFor({ state: 'visible' });
+        await page.locator('#ms365-poller-target-load').click();
+        await until('the picker', async () => (await page.locator('#ms365-poller-target option').count()) > 1, 20_000);
+        const options = await page.locator('#ms365-poller-target option').evaluateAll((els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent ?? '']));
+        const chosen = options.find(([, name]) => name === pick);
+        assert.ok(chosen && chosen[0], `no ${pick} among ${JSON.stringify(options)}`);
+        await page.selectOption('#ms365-poller-target', chosen[0]!);
+        await until('the configuration to name the pick', async () => (await editorValue(poller)).includes(chosen[0]!));
+      } else {
+        await until('the configuration of the preset', async () => (await editorValue(poller)).includes(watch === 'calendar' ? '/me/calendarView/delta' : '/me/contacts?'));
+        assert.equal(await page.locator('#ms365-poller-target-row').isVisible(), false, `${watch} takes no pick`);
+      }
+      await page.fill('#ms365-poller-every', '1');
+      await page.selectOption('#ms365-poller-unit', 'seconds');
+      await clickDone();
+      await deploy();
+      const status = `g.red-ui-flow-node-group[id="${poller}"] .red-ui-flow-node-status-label`;
+      await until('the poller to poll', async () => /\d event/.test((await page.locator(status).textContent().catch(() => '')) ?? ''), 30_000);
+      sim().state.clock.advance(5_000);
+      const id = create();
+      await page.evaluate(() => (window as unknown as RedWindow).RED.actions.invoke('core:show-debug-tab'));
+      await until(`the CREATED ${watch} message in the debug sidebar`, async () => {
+        const texts = await page.locator('.red-ui-debug-msg').allInnerTexts();
+        return texts.find((t) => t.includes('CREATED') && t.includes(id.slice(0, 20)));
+      }, 60_000);
+    });
+  });
+});
