@@ -21,6 +21,7 @@ import type { ResourceConfig } from '../opencon/poller-config';
 import type { Ms365Event } from '../events';
 import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, shortHash, surelyAtOrAfter, type EngineContext } from './shared';
 import type { RoundResult } from './delta-engine';
+import { graphFieldName } from '../opencon/hub-url';
 
 export interface FilterCursor {
   mode: 'filter';
@@ -55,6 +56,16 @@ export const MAX_SEEN = 1500;
  */
 export function dedupeKey(objectId: string, updatedMs: number, version?: string): string {
   return shortHash(version ? `${objectId}|${updatedMs}|${version}` : `${objectId}|${updatedMs}`, 12);
+}
+
+/**
+ * Graph's version (`@odata.etag`, `changeKey`) moves with `lastModifiedDateTime`, so it tells two changes in one whole
+ * second apart only when that is the date the resource watches. A resource that watches another date (a "new mail"
+ * resource on `receivedDateTime`, Open Connectors' way of getting CREATED only) must not take a new version of the
+ * same date (the mail marked read) for a new change.
+ */
+export function versionsCount(updatedField: string): boolean {
+  return /(^|\/)lastModifiedDateTime$/i.test(graphFieldName(updatedField));
 }
 
 /** Cursors written before keys were hashed held `id|updatedMs`: read them as their hash. */
@@ -93,6 +104,7 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
   const events: Ms365Event[] = [];
   const { dates } = resource;
   const updatedField = dates.updatedField ?? 'lastModifiedDateTime';
+  const versioned = versionsCount(updatedField);
   let requests = 0;
   for await (const page of pages(ctx, filterUrl(resource, from))) {
     requests += 1;
@@ -106,7 +118,7 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
       if (updated <= skipThrough) continue;
       if (resource.filterByUpdatedDate && !atOrAfter(updated, from)) continue;
       if (resource.filterByCurrentDate && updated > ctx.pollStart) continue;
-      const version = objectVersion(item);
+      const version = versioned ? objectVersion(item) : undefined;
       const key = dedupeKey(id, updated, version);
       if (seen.has(key) || (version && seen.has(dedupeKey(id, updated)))) continue;
       seen.add(key);

@@ -52,6 +52,34 @@ describe('filter engine (against the simulator)', function () {
     assert.equal(third.events.length, 0, 'the overlap window re-reads them; dedupe drops them');
   });
 
+  it('a "new mail" resource (receivedDateTime as both dates): a mail marked read inside the overlap window is not CREATED again', async () => {
+    const mePath = `/users/${sim().state.defaultUser.id}`;
+    const [newMail] = parsePollerConfiguration(
+      {
+        messages: {
+          url: "/me/mailFolders/inbox/messages?$filter=receivedDateTime ge ${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}",
+          idField: 'id',
+          datesConfiguration: { updatedDateField: 'receivedDateTime', createdDateField: 'receivedDateTime' },
+          filterByUpdatedDate: false,
+        },
+      },
+      { elementKey: 'outlookemail', timezone: 'UTC', mePath },
+    ) as [ResourceConfig];
+    sim().state.clock.advance(60_000);
+    let { cursor } = await pollResource(ctx(), newMail, undefined);
+    sim().state.clock.advance(2000);
+    const mail = store().createMessage(user(), { subject: 'arrives' });
+    sim().state.clock.advance(2000);
+    const first = await pollResource(ctx(), newMail, cursor);
+    assert.deepEqual(first.events.map((e) => [e.objectId, e.eventType]), [[mail.id, 'CREATED']]);
+    cursor = first.cursor;
+    sim().state.clock.advance(2000);
+    store().updateMessage(user(), mail.id!, { isRead: true }); // new etag and lastModifiedDateTime, same receivedDateTime
+    sim().state.clock.advance(2000);
+    const second = await pollResource(ctx(), newMail, cursor);
+    assert.deepEqual(second.events, [], 'the watched date did not change: the same mail is not new again');
+  });
+
   it('pollResource: an item late-visible and sharing the boundary second is emitted once, in the round it appears', async () => {
     sim().state.clock.advance(60_000);
     let { cursor } = await round(undefined);
