@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openRedisState, type RedisSharedState } from '../../src/core/state';
 
 export function redisServerPath(): string | undefined {
   const candidate = process.env.REDIS_SERVER_PATH || '/usr/bin/redis-server';
@@ -153,5 +155,29 @@ export function useRedisServer(options: RedisServerOptions = {}): () => RedisSer
   return () => {
     if (!server) throw new Error('redis-server not started');
     return server;
+  };
+}
+
+/**
+ * Mocha hooks for suites that open several instances' shared state on `redis()`: a fresh key prefix per test (so
+ * tests never see each other's keys), `open(owner)` for one instance's `RedisSharedState`, every one closed after
+ * the test.
+ */
+export function useRedisStates(redis: () => RedisServer, prefixLetter: string): { open(owner: string): Promise<RedisSharedState>; prefix(): string } {
+  const opened: RedisSharedState[] = [];
+  let prefix = '';
+  beforeEach(() => {
+    prefix = `${prefixLetter}${randomBytes(4).toString('hex')}`;
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  });
+  return {
+    open: async (owner) => {
+      const state = await openRedisState({ url: redis().url, prefix, owner });
+      opened.push(state);
+      return state;
+    },
+    prefix: () => prefix,
   };
 }

@@ -3,27 +3,12 @@
  * across instances), the notification dedupe set across clients, the record-side fence check, and the key prefix.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { openRedisState, StaleFenceError, leaseNames, type RedisSharedState } from '../../../src/core/state';
-import { useRedisServer } from '../../support/redis';
+import { openRedisState, StaleFenceError, leaseNames } from '../../../src/core/state';
+import { useRedisServer, useRedisStates } from '../../support/redis';
 
 describe('state: Redis shared records', function () {
   const redis = useRedisServer();
-  const opened: RedisSharedState[] = [];
-  let prefix: string;
-
-  const open = async (owner: string) => {
-    const state = await openRedisState({ url: redis().url, prefix, owner });
-    opened.push(state);
-    return state;
-  };
-
-  beforeEach(() => {
-    prefix = `t${randomBytes(4).toString('hex')}`;
-  });
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((s) => s.close()));
-  });
+  const { open, prefix: currentPrefix } = useRedisStates(redis, 't');
 
   it('token record: of three instances refreshing at once, exactly one wins; the others re-read the winner\'s record', async () => {
     const instances = await Promise.all(['a', 'b', 'c'].map(open));
@@ -94,6 +79,7 @@ describe('state: Redis shared records', function () {
   });
 
   it('keeps every key under the prefix, with the lease name as hash tag', async () => {
+    const prefix = currentPrefix();
     const a = await open('a');
     const lease = await a.leases.acquire(leaseNames.poller('n{1}', 'mail box'), 10_000);
     assert.ok(lease);
@@ -109,8 +95,11 @@ describe('state: Redis shared records', function () {
     ]);
     assert.equal(keys.filter((k) => k.startsWith(`${prefix}:dedupe:`)).length, 1);
     const other = await openRedisState({ url: redis().url, prefix: `${prefix}x`, owner: 'b' });
-    opened.push(other);
-    assert.equal(await other.tokens.read('c'), undefined);
-    assert.ok(await other.leases.acquire(lease.name, 1_000), 'another prefix is another cluster');
+    try {
+      assert.equal(await other.tokens.read('c'), undefined);
+      assert.ok(await other.leases.acquire(lease.name, 1_000), 'another prefix is another cluster');
+    } finally {
+      await other.close();
+    }
   });
 });

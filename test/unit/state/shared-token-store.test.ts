@@ -3,26 +3,12 @@
  * other instances, and of three instances that refreshed at once exactly one record wins; the others get its tokens.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { SharedTokenStore, StaleFenceError, TokenRecordConflictError, leaseNames, openRedisState, type RedisSharedState } from '../../../src/core/state';
-import { useRedisServer } from '../../support/redis';
+import { SharedTokenStore, StaleFenceError, TokenRecordConflictError, leaseNames } from '../../../src/core/state';
+import { useRedisServer, useRedisStates } from '../../support/redis';
 
 describe('state: SharedTokenStore', function () {
   const redis = useRedisServer();
-  const opened: RedisSharedState[] = [];
-  let prefix: string;
-  const open = async (owner: string) => {
-    const state = await openRedisState({ url: redis().url, prefix, owner });
-    opened.push(state);
-    return state;
-  };
-
-  beforeEach(() => {
-    prefix = `s${randomBytes(4).toString('hex')}`;
-  });
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((s) => s.close()));
-  });
+  const { open } = useRedisStates(redis, 's');
 
   it('seals the tokens: another instance with the same secret reads them; Redis holds no token; another secret reads nothing', async () => {
     const a = await open('a');
