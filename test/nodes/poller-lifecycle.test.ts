@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { NodeMessage } from 'node-red';
 import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
 import { useSimulator } from '../support/simulator';
-import { connectorFlowNode, waitFor } from '../support/connector';
+import { connectorFlowNode, nextSecond, waitFor } from '../support/connector';
 import type { Ms365Event } from '../../src/core/events';
 
 type Spied = NodeJS.EventEmitter & { receive(msg: Record<string, unknown>): void };
@@ -25,6 +25,7 @@ describe('ms365-poller lifecycle (node, against the simulator)', function () {
   const faultTaken = () => sim().state.graph.faults.list().length === 0 || undefined;
 
   async function load(configuration: unknown, extra: Record<string, unknown> = {}) {
+    await nextSecond(); // the mails of earlier tests are older than this poller's starting point (whole-second dates)
     const { node: conn, credentials } = connectorFlowNode(sim(), { elementKey: 'outlookemail' });
     const flow = [
       conn,
@@ -90,9 +91,10 @@ describe('ms365-poller lifecycle (node, against the simulator)', function () {
     await roundEnd(); // starting point
     const faults = sim().state.graph.faults;
     store().createMessage(user(), { subject: 'before reset' });
-    faults.add({ kind: 'delay', count: 1, delayMs: 500 });
+    faults.add({ kind: 'delay', count: 1, delayMs: 1500 });
     poller.receive({}); // slow round: emits "before reset"
     await waitFor('the slow round started', faultTaken);
+    await nextSecond(); // the reset comes in a later second than the mails before it (whole-second dates)
     faults.add({ kind: 'delay', count: 1, delayMs: 500 }); // slows the round that follows the reset
     poller.receive({ reset: true }); // arrives while the slow round runs
     await roundEnd(); // the slow round

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { helper, allNodes, useNodeRed } from '../support/node-red-helper';
 import { useSimulator } from '../support/simulator';
-import { connectorFlowNode, waitFor } from '../support/connector';
+import { connectorFlowNode, nextSecond, waitFor } from '../support/connector';
 import type { Ms365Event } from '../../src/core/events';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'open-connectors');
@@ -22,6 +22,7 @@ describe('ms365-poller (node, against the simulator)', function () {
   const store = () => sim().state.graph.store;
 
   async function loadPoller(elementKey: string, configuration: unknown, extra: Record<string, unknown> = {}) {
+    await nextSecond(); // objects made before are older than this poller's starting point (whole-second dates)
     const { node: conn, credentials } = connectorFlowNode(sim(), { elementKey });
     const flow = [
       conn,
@@ -167,6 +168,7 @@ describe('ms365-poller (node, against the simulator)', function () {
     const { poll } = await loadPoller('outlookemail', '');
     await poll();
     store().createMessage(user(), { subject: 'before reset' });
+    await nextSecond(); // in an earlier second than the reset (whole-second dates)
     assert.deepEqual(await poll({ reset: true }), []);
   });
 

@@ -94,15 +94,20 @@ describe('reliability: ms365-poller under SIGKILL at random points (Node-RED 4.1
     const updated = new Set<string>();
     const deleted = new Set<string>();
     const contactsMade = new Map<string, number>();
+    /** For a failure's report: when each change was made and when each kill came. */
+    const madeAt = new Map<string, string>();
+    const killedAt: string[] = [];
     const delivered = (id: string, type: string) => events.some((e) => e.objectId === id && e.eventType === type);
     for (round = 1; round <= ROUNDS; round++) {
       for (let k = 0; k < 3; k++) {
         const m = store.createMessage(user, { subject: `round ${round} #${k}` });
         made.add(`${String(m.id)} CREATED`);
+        madeAt.set(String(m.id), `message r${round} ${new Date().toISOString()} (createdDateTime ${String(m.createdDateTime)})`);
       }
       const contact = store.createContact(user, { displayName: `round ${round}` });
       contactsMade.set(String(contact.id), Date.now());
       made.add(`${String(contact.id)} CREATED`);
+      madeAt.set(String(contact.id), `contact r${round} ${new Date().toISOString()} (createdDateTime ${String(contact.createdDateTime)})`);
       const contactToUpdate = [...contactsMade].find(([id, at]) => !updated.has(id) && Date.now() - at > CONTACT_UPDATE_AFTER_MS && delivered(id, 'CREATED'));
       if (contactToUpdate) {
         store.updateContact(user, contactToUpdate[0], { displayName: `updated in round ${round}` });
@@ -123,6 +128,7 @@ describe('reliability: ms365-poller under SIGKILL at random points (Node-RED 4.1
         made.add(`${toDelete} DELETED`);
       }
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
+      killedAt.push(new Date().toISOString());
       await nr.kill();
       await nr.restart();
     }
@@ -136,6 +142,11 @@ describe('reliability: ms365-poller under SIGKILL at random points (Node-RED 4.1
       const seen = events.filter((e) => missing.some((c) => c.startsWith(e.objectId))).map((e) => `${e.objectId.slice(-12)} ${e.eventType} r${e.round}`);
       const recent = sim().state.graph.requests.list().slice(-8).map((r) => `${r.at} ${r.method} ${r.status} ${r.path.slice(0, 160)}`);
       console.log(`      polls: ${deltaPolls()}\n      ${recent.join('\n      ')}`);
+      console.log(`      missing: ${missing.map((c) => `${c.slice(-20)}: ${madeAt.get(c.split(' ')[0]) ?? '?'}`).join('; ')}`);
+      console.log(`      kills: ${killedAt.join(', ')}`);
+      const polled = sim().state.graph.requests.list(/delta|contacts/).map((r) => `${r.at.slice(11)} ${r.status} ${r.path.includes('contacts') ? `contacts ${/ge%20([^&]+)/.exec(r.path)?.[1] ?? ''}` : 'delta'}`);
+      console.log(`      polls:\n      ${polled.join('\n      ')}`);
+      console.log(`      log (ms365 lines):\n      ${nr.log().split('\n').filter((l) => /ms365|warn|error/i.test(l)).slice(-30).join('\n      ')}`);
       throw new Error(`${err.message}; missing: ${missing.map((c) => c.slice(-20)).join(", ")}; seen for them: ${seen.join(", ")}`);
     });
     // Two more polls: nothing new comes out.

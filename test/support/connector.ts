@@ -68,3 +68,12 @@ export async function waitFor<T>(what: string, condition: () => T | undefined | 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * Resolves just after the wall clock enters its next whole second. Outlook and drive dates are whole seconds: an
+ * object made before a starting point taken in the same second cannot be told from one made after it (it comes out,
+ * README "Starting point"); a test that means "older than the start" makes it in an earlier second.
+ */
+export function nextSecond(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+}

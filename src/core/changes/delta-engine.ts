@@ -19,7 +19,7 @@
 import { GraphError } from '../graph/client';
 import type { Ms365Event, EventType } from '../events';
 import type { ResourceConfig } from '../opencon/poller-config';
-import { CLOCK_JUMP_MS, atOrAfter, classify, hashChunks, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, shortHash, surelyAtOrAfter, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, atOrAfter, classify, hashChunks, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, shortHash, type EngineContext } from './shared';
 import { calendarViewStart, isCalendarView, isException, pollCalendarView, type CalendarViewState } from './calendar-view';
 
 export interface DeltaCursor {
@@ -148,7 +148,8 @@ function versionOf(item: Record<string, unknown>, updated: number | undefined): 
  * The starting point: an enumeration of what exists now. With `from` (the instant a poller recorded when it started),
  * objects changed after it are emitted, CREATED when also created after it (never a calendarView exception), else
  * UPDATED; older ones are not. A date in the very second of `from` cannot say on which side it lies (whole seconds):
- * it is taken for an older object (`surelyAtOrAfter`; README "Delta engine"). Without `from`, nothing is emitted.
+ * it is taken for a change after it (`atOrAfter`: never lost; one made in the same second just before the start
+ * comes out too; README "Starting point"). Without `from`, nothing is emitted.
  */
 export async function startDelta(ctx: EngineContext, resource: ResourceConfig, from?: number): Promise<RoundResult<DeltaCursor>> {
   const url = initialDeltaUrl(resource, ctx.pollStart);
@@ -167,9 +168,9 @@ export async function startDelta(ctx: EngineContext, resource: ResourceConfig, f
     const { updated, created } = datesOf(resource, item);
     if (created !== undefined && atOrAfter(created, roundStart)) read.set(idHash(id), created);
     const changed = updated ?? created;
-    if (from === undefined || changed === undefined || !surelyAtOrAfter(changed, from)) continue;
+    if (from === undefined || changed === undefined || !atOrAfter(changed, from)) continue;
     // A calendarView exception is an edit of an occurrence that existed: UPDATED, as in later rounds (`calendar-view.ts`).
-    const isNew = created !== undefined && surelyAtOrAfter(created, from) && !(calendar && isException(item));
+    const isNew = created !== undefined && atOrAfter(created, from) && !(calendar && isException(item));
     const eventType: EventType = isNew ? 'CREATED' : 'UPDATED';
     events.push(makeEvent(resource, ctx, item, id, eventType, changed, versionOf(item, updated)));
   }

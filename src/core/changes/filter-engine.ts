@@ -19,7 +19,7 @@
 import { expandUrlMacros } from '../dates/url-macros';
 import type { ResourceConfig } from '../opencon/poller-config';
 import type { Ms365Event } from '../events';
-import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, shortHash, surelyAtOrAfter, type EngineContext } from './shared';
+import { CLOCK_JUMP_MS, atOrAfter, classify, makeEvent, objectVersion, pages, readDate, readField, roundStartOnGraphClock, shortHash, type EngineContext } from './shared';
 import type { RoundResult } from './delta-engine';
 import { graphFieldName } from '../opencon/hub-url';
 
@@ -81,10 +81,11 @@ export function startFilter(ctx: EngineContext): RoundResult<FilterCursor> {
 /**
  * The first round of a poller that recorded its starting point `from` when it started: objects changed after it are
  * emitted; one dated in the very second of `from` cannot say on which side it lies (whole seconds) and is taken for
- * an older one, but remembered, so that one appearing there later still comes out (README "Delta engine").
+ * a change after it (never lost; one made in that second just before the start comes out too; README "Starting
+ * point"), and remembered, so that it does not come out twice.
  */
 export function pollFilterFrom(ctx: EngineContext, resource: ResourceConfig, from: number, overlapMs = DEFAULT_OVERLAP_MS): Promise<RoundResult<FilterCursor>> {
-  return pollFilter(ctx, resource, { mode: 'filter', watermark: from, seen: [], startedAt: from }, overlapMs, true);
+  return pollFilter(ctx, resource, { mode: 'filter', watermark: from, seen: [], startedAt: from }, overlapMs);
 }
 
 /** The URL of a round whose window starts at `from` (ms): macros rendered, `$top` = pageSize unless given. */
@@ -94,7 +95,7 @@ export function filterUrl(resource: ResourceConfig, from: number): string {
   return url;
 }
 
-export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, cursor: FilterCursor, overlapMs = DEFAULT_OVERLAP_MS, firstRound = false): Promise<RoundResult<FilterCursor>> {
+export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, cursor: FilterCursor, overlapMs = DEFAULT_OVERLAP_MS): Promise<RoundResult<FilterCursor>> {
   const since = cursor.watermark - resource.pollDelay * 1000;
   const from = since - overlapMs;
   const previous: Array<[string, number]> = cursor.seen.map(([key, at]) => [normalizeKey(key), at]);
@@ -123,7 +124,6 @@ export async function pollFilter(ctx: EngineContext, resource: ResourceConfig, c
       if (seen.has(key) || (version && seen.has(dedupeKey(id, updated)))) continue;
       seen.add(key);
       keep.push([key, updated]);
-      if (firstRound && !surelyAtOrAfter(updated, cursor.startedAt)) continue; // in the second of the start: passed over
       const created = readDate(item, dates.createdField ?? 'createdDateTime', dates.createdFormat, dates.createdZone ?? resource.timezone);
       events.push(makeEvent(resource, ctx, item, id, classify(created, updated, resource.createdCheckTolerance), updated, version ?? String(updated)));
     }

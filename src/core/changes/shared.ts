@@ -66,11 +66,6 @@ export function hashChunks(text: string, length: number): string[] {
   return out;
 }
 
-/** `value` is certainly at or after `instant` at its precision: a whole-second date in the second of `instant` is not. */
-export function surelyAtOrAfter(value: number, instant: number): boolean {
-  return isWholeSecond(value) ? value > secondOf(instant) : value >= instant;
-}
-
 /** The version Graph gives an object (`@odata.etag`, drive `eTag`, Outlook `changeKey`); undefined without one. */
 export function objectVersion(item: Record<string, unknown>): string | undefined {
   const version = item['@odata.etag'] ?? item.eTag ?? item.changeKey;

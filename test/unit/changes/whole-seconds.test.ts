@@ -174,7 +174,8 @@ describe('whole-second timestamps at a round boundary (engines against the simul
 
   /**
    * A poller's recorded starting point in the same second as objects: what its first round reads dated in that second
-   * is taken for older (whole seconds cannot tell the side); what appears in that second after the round comes out.
+   * comes out (whole seconds cannot tell the side: never lost, even if it was made just before the start); what
+   * appears in that second after the round comes out too; each once.
    */
   async function startSecond(resource: ResourceConfig, create: (name: string) => string, update: (id: string) => void) {
     at(0, 300);
@@ -183,7 +184,7 @@ describe('whole-second timestamps at a round boundary (engines against the simul
     const start = startCursor(clock().now());
     at(0, 600);
     const first = await round(resource, start);
-    assert.deepEqual(ids(first), [], 'read in the second of the start: taken for older');
+    assert.deepEqual(ids(first), [[before, 'CREATED']], 'read in the second of the start: taken for a change after it');
     at(0, 700);
     const after = create('after the first round, in the second of the start');
     at(1, 500);

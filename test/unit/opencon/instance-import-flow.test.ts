@@ -13,7 +13,7 @@ import type { NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { subscriptionsOf } from '../../../src/simulator/subscriptions';
 import { helper, allNodes, useNodeRed } from '../../support/node-red-helper';
 import { useSimulator } from '../../support/simulator';
-import { waitFor } from '../../support/connector';
+import { nextSecond, waitFor } from '../../support/connector';
 import { importInstance, type FlowNode } from '../../../src/core/opencon/instance-import';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../../src/simulator/identity';
 import type { ConnectorNode } from '../../../src/nodes/shared/connector-api';
@@ -181,6 +181,7 @@ describe('imported Open Connectors polling instances produce events', function (
       credentials[connectorDef.id] = { clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET };
       pollerDef.pollOnStart = false;
       pollerDef.wires = [['sink']];
+      await nextSecond(); // the objects of the cases before are older than this poller's starting point
       await helper.load([...allNodes, ...coreNodes], [...nodes, { id: 'sink', type: 'helper' } as unknown as NodeDef], credentials);
       const received: Array<{ eventType: string; objectId: string }> = [];
       helper.getNode('sink').on('input', (msg: NodeMessage) => received.push(msg.payload as { eventType: string; objectId: string }));
