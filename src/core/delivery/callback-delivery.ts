@@ -162,6 +162,8 @@ export class QueueDelivery implements CallbackDelivery {
   private retryTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing = false;
+  /** The adds in progress, in input order. */
+  private adding: Promise<unknown> = Promise.resolve();
   private refreshAgain = false;
   /** Set while Redis is reported unavailable (one report per outage). */
   private redisDown = false;
@@ -180,16 +182,18 @@ export class QueueDelivery implements CallbackDelivery {
 
   async add(notifications: readonly Notification[]): Promise<void> {
     const sender = await this.open();
+    // One notification after the other, one input after the other: the order in the queue is the delivery order.
+    const step = this.adding.then(async () => {
+      for (const n of notifications) await sender.add(n);
+    });
+    this.adding = step.catch(() => undefined);
     const timeoutMs = this.options.addTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`Redis did not store the notifications within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      // One notification after the other: their order in the queue is the delivery order.
-      await Promise.race([(async () => {
-        for (const n of notifications) await sender.add(n);
-      })(), timeout]);
+      await Promise.race([step, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -286,6 +290,8 @@ export class QueueDelivery implements CallbackDelivery {
         this.hooks.onGivenUp?.(event);
         this.refresh();
       },
+      onSettled: () => this.refresh(),
+      onError: (error) => this.redisProblem(error),
       onRetry: (event) => {
         this.failingSince ??= Date.now();
         this.lastError = event.error;

@@ -68,6 +68,10 @@ export interface QueueSenderOptions {
   onGivenUp?: (event: GivenUpEvent) => void;
   /** A failed attempt that will be retried after `delayMs`. */
   onRetry?: (event: RetryEvent) => void;
+  /** A job of this instance's worker left the queue (delivered or given up): the counts have changed. */
+  onSettled?: () => void;
+  /** Errors of the queue's and the worker's connections (Redis away); default: a warning in the log. */
+  onError?: (error: Error) => void;
 }
 
 export interface RetryEvent {
@@ -120,9 +124,15 @@ export class QueueSender {
       this.ownPost = own;
     }
     this.queue = new Queue<JobData>(callbackQueueName(options.nodeId), { connection: this.client(), prefix: options.prefix });
+    this.queue.on('error', (err) => this.reportError(err));
     this.ready = this.queue.setGlobalConcurrency(1);
     // Reported to whoever calls add/start; never an unhandled rejection meanwhile.
     this.ready.catch(() => undefined);
+  }
+
+  private reportError(err: Error): void {
+    if (this.options.onError) this.options.onError(err);
+    else this.logger.warn(`callback queue: ${err.message}`);
   }
 
   private client(): Redis {
@@ -155,7 +165,9 @@ export class QueueSender {
       // A delivery cut by a dying instance is taken up again, however often (never failed for stalling).
       maxStalledCount: Number.MAX_SAFE_INTEGER,
     });
-    this.worker.on('error', (err) => this.logger.warn(`callback queue: ${err.message}`));
+    this.worker.on('error', (err) => this.reportError(err));
+    this.worker.on('completed', () => this.options.onSettled?.());
+    this.worker.on('failed', () => this.options.onSettled?.());
   }
 
   /** Given-up notifications, oldest first. */
