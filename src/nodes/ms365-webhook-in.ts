@@ -94,6 +94,7 @@ export = function register(RED: NodeAPI): void {
     const clientState =
       (typeof node.credentials?.clientState === 'string' && node.credentials.clientState) || createHmac('sha256', installationSecret(RED)).update(`ms365-webhook-in clientState ${node.id}`).digest('hex');
     const store = nodeContextStore(node);
+    const cluster = connector.cluster;
     let closing = false;
     /** Drive delta cursors and catch-up bookmarks, crash-safe (shared/durable-cursors). */
     const cursors = durableCursors(RED, node, {
@@ -116,6 +117,8 @@ export = function register(RED: NodeAPI): void {
       authorityHost: connector.authorityHost ?? 'https://login.microsoftonline.com',
       appId: connector.clientId ?? '',
       cursors,
+      // Cluster mode: a notification that reaches two instances comes out once (keys scoped to this node).
+      sharedDedupe: cluster ? { claim: async (key, ttl) => (await cluster.state()).dedupe.claim(`webhook-in:${node.id}:${key}`, ttl) } : undefined,
       loadSubscriptions: async () => (await store.get<SubscriptionRecord[]>('subscriptions')) ?? [],
       saveSubscriptions: (records) => store.set('subscriptions', records),
       sendEvent: (event, topic) => node.send([{ topic, payload: event, _msgid: randomUUID() } as NodeMessage, null]),
