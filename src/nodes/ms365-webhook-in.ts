@@ -81,6 +81,8 @@ export = function register(RED: NodeAPI): void {
     }
     const connector = useConnector(RED, node, def.connector);
     if (!connector) return;
+    // A cluster that is named but not deployed: no fall-back to single-instance mode (the connector says why).
+    if (connector.clusterId && !connector.cluster) return invalid(t('errors.clusterMissing', { cluster: connector.clusterId }));
     const rich = privateKey && certificate ? { certificate, certificateId: String(def.encryptionCertificateId ?? '').trim() || 'node-red-ms365' } : undefined;
     try {
       // Resource data only where Graph offers it (core/webhooks/subscription-specs): Outlook needs $select (else a

@@ -207,7 +207,7 @@ describe('ms365-callback-out node with an ms365-cluster (BullMQ queue in Redis)'
   it('a cluster that cannot be reached: red status, one readable error, events refused (no outbox file)', async () => {
     const port = await freePort();
     const { cb } = await load(`redis://127.0.0.1:${port}`);
-    await waitFor('red status', () => statusesOf(cb).some((s) => s.fill === 'red' && s.text === 'cluster not available'));
+    await waitFor('red status', () => statusesOf(cb).some((s) => s.fill === 'red' && s.text === 'cluster unavailable'));
     const errors = await waitFor('error', () => (errorsLogged().length ? errorsLogged() : undefined));
     assert.match(errors[0]!, /^ms365-callback-out: the cluster is not available: Redis at redis:\/\/127\.0\.0\.1:\d+ .*no fall-back to the outbox file/);
     cb.receive({ payload: events(0, 3) });
