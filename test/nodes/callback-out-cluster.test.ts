@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Node, NodeDef, NodeMessage } from 'node-red';
 import { helper, useNodeRed, useTempUserDir } from '../support/node-red-helper';
 import { waitFor } from '../support/connector';
-import { freePort, useRedisServer } from '../support/redis';
+import { freePort, startRedisServer, useRedisServer } from '../support/redis';
 import { QueueDelivery } from '../../src/core/delivery/callback-delivery';
 import { buildNotifications } from '../../src/core/delivery/envelope';
 import { openRedisState, type RedisSharedState } from '../../src/core/state';
@@ -204,9 +204,10 @@ describe('ms365-callback-out node with an ms365-cluster (BullMQ queue in Redis)'
     assert.equal(delivered.length + otherDelivered.length, 7, 'each delivery is output by the instance that made it');
   });
 
-  it('a cluster that cannot be reached: red status, one readable error, events refused (no outbox file)', async () => {
+  it('a cluster that cannot be reached: red status, one readable error, events refused (no outbox file); Redis started later: it delivers', async function () {
+    this.timeout(30_000);
     const port = await freePort();
-    const { cb } = await load(`redis://127.0.0.1:${port}`);
+    const { cb, delivered } = await load(`redis://127.0.0.1:${port}`);
     await waitFor('red status', () => statusesOf(cb).some((s) => s.fill === 'red' && s.text === 'cluster unavailable'));
     const errors = await waitFor('error', () => (errorsLogged().length ? errorsLogged() : undefined));
     assert.match(errors[0]!, /^ms365-callback-out: the cluster is not available: Redis at redis:\/\/127\.0\.0\.1:\d+ .*no fall-back to the outbox file/);
@@ -215,6 +216,18 @@ describe('ms365-callback-out node with an ms365-cluster (BullMQ queue in Redis)'
     assert.equal(errorsLogged().length, 2);
     assert.equal(fs.existsSync(path.join(userDir(), '.ms365-events', 'outbox-cb1.jsonl')), false, 'never the outbox file instead');
     assert.equal(received.length, 0);
+    // Redis comes up (after Node-RED, as it may at boot): the cluster and the node try again every 5 s.
+    const late = await startRedisServer({ port });
+    try {
+      await waitFor('status idle', () => statusesOf(cb).at(-1)?.text === 'idle', 15_000);
+      cb.receive({ payload: events(0, 3) });
+      await waitFor('delivered', () => delivered.length === 1, 5_000);
+      assert.deepEqual(received.map((r) => r.events), [['e0', 'e1', 'e2']]);
+      assert.equal(errorsLogged().length, 2, 'the same failure is not reported again at every retry');
+    } finally {
+      await helper.unload();
+      await late.dispose();
+    }
   });
 
   it('Redis stopped while running: red "Redis error" and one readable error; after it is back, delivery goes on', async () => {
