@@ -1,6 +1,7 @@
 /**
  * Issue 17 "SIGKILL a worker during 1,000 callback deliveries: all delivered, in order per node": three real
- * node-red processes (packed package, e2e harness) run the same flow on one real redis-server: an `ms365-cluster`
+ * node-red processes (packed package, e2e harness; Node-RED 4.1, 5 and 4.1, as during a rolling upgrade) run the same
+ * flow on one real redis-server: an `ms365-cluster`
  * and two `ms365-callback-out` nodes that name it (one BullMQ queue per node, batch size 1, so 500 notifications
  * each). The same 500 events are injected on all three instances (a notification queued three times is queued
  * once). While deliveries run, the instance whose request is in flight at the receiver is SIGKILLed (found by the
@@ -101,7 +102,8 @@ describe('e2e: cluster callback-out, 3 Node-RED processes on one Redis, a worker
 
   it('every notification is delivered, in order per node, with only the cut delivery repeated', async () => {
     const env = { MS365_CALLBACK_QUEUE_LOCK_MS: '2000', MS365_CALLBACK_RETRY_UNIT_MS: '1' };
-    instances.push(...(await Promise.all([0, 1, 2].map(() => startNodeRed({ version: 4, env })))));
+    // Node-RED 4.1 (Node 20) and 5 (Node 22) side by side, as during a rolling upgrade: the queue is the same.
+    instances.push(...(await Promise.all(([4, 5, 4] as const).map((version) => startNodeRed({ version, env })))));
     const flows = [
       { id: TAB, type: 'tab', label: 'cluster callback' },
       { id: CLUSTER, type: 'ms365-cluster', name: 'redis', url: redis().url, prefix: 'e2ecb' },
