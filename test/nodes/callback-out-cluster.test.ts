@@ -110,10 +110,10 @@ describe('ms365-callback-out node with an ms365-cluster (BullMQ queue in Redis)'
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  async function load(redisUrl = redis().url) {
+  async function load(redisUrl = redis().url, extra: Record<string, unknown> = {}) {
     const flow = [
       { id: 'cl1', type: 'ms365-cluster', url: redisUrl, prefix },
-      { id: 'cb1', type: 'ms365-callback-out', url, retries: 5, cluster: 'cl1', wires: [['ok'], ['fail']] },
+      { id: 'cb1', type: 'ms365-callback-out', url, retries: 5, cluster: 'cl1', wires: [['ok'], ['fail']], ...extra },
       { id: 'ok', type: 'helper' },
       { id: 'fail', type: 'helper' },
     ];
@@ -244,5 +244,33 @@ describe('ms365-callback-out node with an ms365-cluster (BullMQ queue in Redis)'
     assert.deepEqual(received.flatMap((r) => r.events), Array.from({ length: 20 }, (_, i) => `e${i}`));
     await waitFor('status back to delivered', () => /^delivered /.test(String(statusesOf(cb).at(-1)?.text)), 5_000);
     assert.equal(errorsLogged().length, 1, 'one error per outage');
+  });
+
+  it('Redis restarted with notifications queued (appendonly, appendfsync always): none lost, in order', async function () {
+    this.timeout(30_000);
+    let slow = true;
+    const { cb, delivered } = await load(redis().url, { batchSize: 1 });
+    // A slow receiver keeps most of them queued while Redis restarts.
+    server.removeAllListeners('request');
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message: { eventId: string; events: Array<{ eventId: string }> } };
+        setTimeout(() => {
+          received.push({ eventId: body.message.eventId, events: body.message.events.map((e) => e.eventId), signatureOk: true });
+          res.writeHead(200).end();
+        }, slow ? 50 : 0);
+      });
+    });
+    cb.receive({ payload: events(0, 40) });
+    await waitFor('5 delivered', () => delivered.length >= 5, 10_000);
+    await redis().restart();
+    assert.ok(delivered.length < 40, 'notifications were still queued when Redis restarted');
+    slow = false;
+    await waitFor('every notification delivered', () => new Set(received.map((r) => r.eventId)).size === 40, 20_000);
+    const seen = received.map((r) => r.events[0]!);
+    assert.deepEqual(seen.filter((e, i) => seen.indexOf(e) === i), Array.from({ length: 40 }, (_, i) => `e${i}`));
+    seen.forEach((e, i) => assert.ok(seen.indexOf(e) === i || seen[i - 1] === e, `a repeat (${e}) only right after itself`));
   });
 });
