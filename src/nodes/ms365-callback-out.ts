@@ -1,8 +1,11 @@
 /**
  * Node-RED adapter for `ms365-callback-out` (CONTRACT.md "ms365-callback-out"): events in, Open Connectors
- * notifications out to a callback URL, signed (reference/open-connectors.md §2), through a persistent outbox
- * (src/core/delivery/outbox.ts) so that neither a receiver outage nor a restart loses one, retried on the
- * 2^(3x) s schedule (§4). The node only wires: the core does envelope, signature, journal and retries.
+ * notifications out to a callback URL, signed (reference/open-connectors.md §2), retried on the 2^(3x) s schedule
+ * (§4). Notifications wait in a persistent outbox file (src/core/delivery/outbox.ts) so that neither a receiver
+ * outage nor a restart loses one; with an optional `cluster` (an `ms365-cluster` config node; CONTRACT is silent
+ * here, README says so) they wait in a BullMQ queue in Redis shared by every instance (issue 17 item 4). The node
+ * only chooses and wires (src/core/delivery/callback-delivery.ts): the core does envelope, signature, storage and
+ * retries.
  *
  * Inputs: `msg.payload` an event or array of events; `msg.redeliver = true` re-sends every given-up
  * notification; `msg.list = true` puts the given-up notifications on output 2 (one message, `msg.topic` "list").
@@ -12,11 +15,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { DEFAULT_RETRIES } from '../core/delivery/backoff';
+import { FileDelivery, QueueDelivery, type CallbackDelivery, type DeliveryHooks, type DeliveryProblem, type SendSettings } from '../core/delivery/callback-delivery';
 import { buildNotifications, parseEvents, type Notification } from '../core/delivery/envelope';
-import { Outbox, type OutboxEntry } from '../core/delivery/outbox';
 import { NotificationSigner, parseSigning } from '../core/delivery/signing';
 import { STATE_DIRECTORY_NAME, nodeStateFileName, stateDirectory } from './shared/state-dir';
-import { CallbackSender, envelopeOf, validCallbackUrl, type SenderState } from '../core/delivery/sender';
+import { envelopeOf, validCallbackUrl, type SenderState } from '../core/delivery/sender';
+import type { ClusterNode } from './shared/cluster-api';
 import { translator } from './shared/i18n';
 
 interface CallbackOutDef extends NodeDef {
@@ -24,6 +28,7 @@ interface CallbackOutDef extends NodeDef {
   batchSize?: string | number;
   retries?: string | number;
   signing?: string;
+  cluster?: string;
 }
 
 interface CallbackOutCredentials {
@@ -37,7 +42,8 @@ type CallbackOutMsg = NodeMessageInFlow & { redeliver?: unknown; list?: unknown 
  * schedule (8, 64, 512 "seconds") in ms; Retry-After seconds are scaled the same way.
  */
 const RETRY_UNIT_ENV = 'MS365_CALLBACK_RETRY_UNIT_MS';
-
+/** Test-only (cluster mode): the delivery lock in ms, so a killed instance's delivery is taken up sooner. */
+const LOCK_ENV = 'MS365_CALLBACK_QUEUE_LOCK_MS';
 
 /**
  * Where the outbox journal of node `id` lives: `<userDir>/.ms365-events/outbox-<id>.jsonl`. Node-RED's file storage
@@ -63,15 +69,9 @@ function describe(notification: Notification) {
   return { eventId: notification.id, payload: envelopeOf(notification) };
 }
 
-function listing(entry: OutboxEntry, notification: Notification | undefined) {
-  return {
-    eventId: entry.notificationId,
-    attempts: entry.attempts,
-    queuedAt: new Date(entry.queuedAt).toISOString(),
-    ...(entry.givenUpAt !== undefined ? { givenUpAt: new Date(entry.givenUpAt).toISOString() } : {}),
-    ...(entry.lastError !== undefined ? { error: entry.lastError } : {}),
-    envelope: notification ? envelopeOf(notification) : null,
-  };
+function envNumber(name: string): number | undefined {
+  const n = Number(process.env[name]);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -84,8 +84,7 @@ export = function register(RED: NodeAPI): void {
     const url = validCallbackUrl(def.url);
     const batchSize = intSetting(def.batchSize, undefined, 1);
     const retries = intSetting(def.retries, DEFAULT_RETRIES, 0) ?? DEFAULT_RETRIES;
-    const unitEnv = Number(process.env[RETRY_UNIT_ENV]);
-    const unitMs = Number.isFinite(unitEnv) && unitEnv > 0 ? unitEnv : 1000;
+    const unitMs = envNumber(RETRY_UNIT_ENV) ?? 1000;
     const file = outboxFile(RED, node.id);
     const signatureKey = node.credentials?.signatureKey || undefined;
     const signing = parseSigning(def.signing);
@@ -99,7 +98,6 @@ export = function register(RED: NodeAPI): void {
         signingError = (err as Error).message;
       }
     }
-    let sender: CallbackSender | undefined;
     let closing = false;
 
     const show = (status: NodeStatus) => {
@@ -118,6 +116,12 @@ export = function register(RED: NodeAPI): void {
         show({ fill: s.givenUp ? 'yellow' : 'grey', shape: 'ring', text: s.givenUp ? text('givenUp', { count: s.givenUp }) : text('idle') });
       }
     };
+    const showProblem = ({ kind, error }: DeliveryProblem) => {
+      if (closing) return;
+      if (kind === 'outbox') node.error(t('errors.cannotOpen', { file, error: error.message }));
+      else node.error(t(kind === 'cluster' ? 'errors.clusterUnavailable' : 'errors.redis', { error: error.message }));
+      show({ fill: 'red', shape: kind === 'cluster' ? 'ring' : 'dot', text: text({ outbox: 'outboxError', cluster: 'clusterError', redis: 'redisError' }[kind]) });
+    };
 
     if (!url) {
       node.error(t('errors.invalidUrl'));
@@ -129,49 +133,38 @@ export = function register(RED: NodeAPI): void {
       show({ fill: 'grey', shape: 'ring', text: text('starting') });
     }
 
-    const ready: Promise<Outbox> = Outbox.open(file).then(({ outbox, report }) => {
-      if (report.skippedLines) node.warn(t('errors.skippedLines', { file, count: report.skippedLines }));
-      if (closing) return outbox;
-      if (url && signing && !signingError) {
-        sender = new CallbackSender({
-          url,
-          outbox,
-          retries,
-          unitMs,
-          signing,
-          ...(signatureKey ? { signatureKey } : {}),
-          logger: node,
-          onDelivered: (d) => node.send([{ ...describe(d.notification), topic: 'delivered', statusCode: d.statusCode, attempts: d.attempts }, null]),
-          onGivenUp: (g) =>
-            node.send([null, { ...describe(g.notification), topic: 'given-up', statusCode: g.statusCode, attempts: g.attempts, error: g.error }]),
-          onState: showState,
-        });
-        sender.kick();
-      }
-      return outbox;
-    });
-    ready.catch((err: unknown) => {
-      node.error(t('errors.cannotOpen', { file, error: (err as Error).message }));
-      show({ fill: 'red', shape: 'dot', text: text('outboxError') });
-    });
+    const send: SendSettings | undefined =
+      url && signing && !signingError ? { url, signing, retries, unitMs, ...(signatureKey ? { signatureKey } : {}) } : undefined;
+    const hooks: DeliveryHooks = {
+      logger: node,
+      onDelivered: (d) => node.send([{ ...describe(d.notification), topic: 'delivered', statusCode: d.statusCode, attempts: d.attempts }, null]),
+      onGivenUp: (g) => node.send([null, { ...describe(g.notification), topic: 'given-up', statusCode: g.statusCode, attempts: g.attempts, error: g.error }]),
+      onState: showState,
+      onProblem: showProblem,
+      onSkippedLines: (count) => node.warn(t('errors.skippedLines', { file, count })),
+    };
+    // The node only chooses where notifications wait: a cluster's Redis queue, or the outbox file (never a fall-back).
+    const cluster = def.cluster ? (RED.nodes.getNode(def.cluster) as ClusterNode | null) : undefined;
+    let delivery: CallbackDelivery | undefined;
+    if (cluster === null) {
+      node.error(t('errors.clusterMissing'));
+      show({ fill: 'red', shape: 'ring', text: text('clusterError') });
+    } else if (cluster) {
+      const lockMs = envNumber(LOCK_ENV);
+      const connections = async () => (await cluster.state()).queues;
+      delivery = new QueueDelivery({ nodeId: node.id, connections, ...(lockMs ? { lockMs } : {}) }, send, hooks);
+    } else delivery = new FileDelivery(file, send, hooks);
 
-    node.on('input', (msg: CallbackOutMsg, send, done) => {
+    node.on('input', (msg: CallbackOutMsg, sendMsg, done) => {
       void (async () => {
-        const outbox = await ready;
+        if (!delivery) throw new Error(t('errors.clusterMissing'));
         if (msg.redeliver === true) {
-          if (sender) await sender.redeliver();
-          else await outbox.requeueGivenUp();
-          return done();
+          await delivery.redeliver();
+        } else if (msg.list === true) {
+          sendMsg([null, { topic: 'list', payload: await delivery.givenUp() }]);
+        } else {
+          await delivery.add(buildNotifications(parseEvents(msg.payload), batchSize));
         }
-        if (msg.list === true) {
-          const given = outbox.givenUp();
-          const payload = await Promise.all(given.map(async (e) => listing(e, await outbox.notification(e).catch(() => undefined))));
-          send([null, { topic: 'list', payload }]);
-          return done();
-        }
-        const events = parseEvents(msg.payload);
-        await outbox.add(buildNotifications(events, batchSize));
-        sender?.kick();
         done();
       })().catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
     });
@@ -180,10 +173,7 @@ export = function register(RED: NodeAPI): void {
       closing = true;
       void (async () => {
         try {
-          await sender?.close();
-          const outbox = await ready.catch(() => undefined);
-          await outbox?.close();
-          if (removed) await Outbox.remove(file);
+          await delivery?.close(removed);
         } catch (err) {
           node.warn(t('errors.closing', { error: (err as Error).message }));
         }

@@ -81,6 +81,8 @@ export = function register(RED: NodeAPI): void {
     }
     const connector = useConnector(RED, node, def.connector);
     if (!connector) return;
+    // A cluster that is named but not deployed: no fall-back to single-instance mode (the connector says why).
+    if (connector.clusterId && !connector.cluster) return invalid(t('errors.clusterMissing', { cluster: connector.clusterId }));
     const rich = privateKey && certificate ? { certificate, certificateId: String(def.encryptionCertificateId ?? '').trim() || 'node-red-ms365' } : undefined;
     try {
       // Resource data only where Graph offers it (core/webhooks/subscription-specs): Outlook needs $select (else a
@@ -94,6 +96,7 @@ export = function register(RED: NodeAPI): void {
     const clientState =
       (typeof node.credentials?.clientState === 'string' && node.credentials.clientState) || createHmac('sha256', installationSecret(RED)).update(`ms365-webhook-in clientState ${node.id}`).digest('hex');
     const store = nodeContextStore(node);
+    const cluster = connector.cluster;
     let closing = false;
     /** Drive delta cursors and catch-up bookmarks, crash-safe (shared/durable-cursors). */
     const cursors = durableCursors(RED, node, {
@@ -116,6 +119,8 @@ export = function register(RED: NodeAPI): void {
       authorityHost: connector.authorityHost ?? 'https://login.microsoftonline.com',
       appId: connector.clientId ?? '',
       cursors,
+      // Cluster mode: a notification that reaches two instances comes out once (keys scoped to this node).
+      sharedDedupe: cluster ? { claim: async (key, ttl) => (await cluster.state()).dedupe.claim(`webhook-in:${node.id}:${key}`, ttl) } : undefined,
       loadSubscriptions: async () => (await store.get<SubscriptionRecord[]>('subscriptions')) ?? [],
       saveSubscriptions: (records) => store.set('subscriptions', records),
       sendEvent: (event, topic) => node.send([{ topic, payload: event, _msgid: randomUUID() } as NodeMessage, null]),

@@ -10,7 +10,7 @@
  *   for every instance) and puts the job back where it was; attempts are counted in the job data;
  * - a job whose instance died mid-delivery is taken up by another after its lock expires (at-least-once; the
  *   receiver de-duplicates on `message.eventId`).
- * Not wired into `ms365-callback-out` yet.
+ * `ms365-callback-out` uses it through `callback-delivery.ts` when it names an `ms365-cluster`.
  */
 import { randomBytes } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -35,6 +35,8 @@ interface JobData {
 export interface GivenUpNotification {
   notification: Notification;
   attempts: number;
+  /** When it was queued (ms). */
+  queuedAt: number;
   error?: string;
   givenUpAt?: number;
 }
@@ -64,6 +66,28 @@ export interface QueueSenderOptions {
   logger?: Logger;
   onDelivered?: (event: DeliveredEvent) => void;
   onGivenUp?: (event: GivenUpEvent) => void;
+  /** A failed attempt that will be retried after `delayMs`. */
+  onRetry?: (event: RetryEvent) => void;
+  /** A job of this instance's worker left the queue (delivered or given up): the counts have changed. */
+  onSettled?: () => void;
+  /** Errors of the queue's and the worker's connections (Redis away); default: a warning in the log. */
+  onError?: (error: Error) => void;
+}
+
+export interface RetryEvent {
+  notification: Notification;
+  attempts: number;
+  error: string;
+  delayMs: number;
+}
+
+/** The queue seen from Redis (every instance's work). */
+export interface QueueCounts {
+  /** Waiting or being delivered. */
+  queued: number;
+  givenUp: number;
+  /** When the last delivery (by any instance) finished, ms; undefined when none is remembered. */
+  lastDeliveryAt?: number;
 }
 
 const KEEP_DELIVERED_S = 24 * 60 * 60;
@@ -100,9 +124,15 @@ export class QueueSender {
       this.ownPost = own;
     }
     this.queue = new Queue<JobData>(callbackQueueName(options.nodeId), { connection: this.client(), prefix: options.prefix });
+    this.queue.on('error', (err) => this.reportError(err));
     this.ready = this.queue.setGlobalConcurrency(1);
     // Reported to whoever calls add/start; never an unhandled rejection meanwhile.
     this.ready.catch(() => undefined);
+  }
+
+  private reportError(err: Error): void {
+    if (this.options.onError) this.options.onError(err);
+    else this.logger.warn(`callback queue: ${err.message}`);
   }
 
   private client(): Redis {
@@ -135,14 +165,22 @@ export class QueueSender {
       // A delivery cut by a dying instance is taken up again, however often (never failed for stalling).
       maxStalledCount: Number.MAX_SAFE_INTEGER,
     });
-    this.worker.on('error', (err) => this.logger.warn(`callback queue: ${err.message}`));
+    this.worker.on('error', (err) => this.reportError(err));
+    this.worker.on('completed', () => this.options.onSettled?.());
+    this.worker.on('failed', () => this.options.onSettled?.());
   }
 
   /** Given-up notifications, oldest first. */
   async givenUp(): Promise<GivenUpNotification[]> {
     const jobs = (await this.queue.getFailed()).filter(Boolean);
     jobs.sort((a, b) => (a.finishedOn ?? 0) - (b.finishedOn ?? 0));
-    return jobs.map((job) => ({ notification: job.data.notification, attempts: job.data.attempts, error: job.data.lastError, givenUpAt: job.data.givenUpAt }));
+    return jobs.map((job) => ({
+      notification: job.data.notification,
+      attempts: job.data.attempts,
+      queuedAt: job.timestamp,
+      error: job.data.lastError,
+      givenUpAt: job.data.givenUpAt,
+    }));
   }
 
   /** Queues every given-up notification again (after what is queued), with a fresh retry schedule; how many. */
@@ -159,6 +197,18 @@ export class QueueSender {
   /** Notifications waiting or being delivered. */
   async queuedCount(): Promise<number> {
     return this.queue.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized');
+  }
+
+  /** Queued and given-up counts and the last delivery, across every instance. */
+  async counts(): Promise<QueueCounts> {
+    await this.ready;
+    const [counts, last] = await Promise.all([
+      this.queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'failed'),
+      this.queue.getCompleted(0, 0),
+    ]);
+    const queued = (counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
+    const finishedOn = last[0]?.finishedOn;
+    return { queued, givenUp: counts.failed ?? 0, ...(finishedOn !== undefined ? { lastDeliveryAt: finishedOn } : {}) };
   }
 
   /** Stops: aborts the request in flight (its job is retried), waits at most 2 s for the worker and the queue. */
@@ -196,6 +246,7 @@ export class QueueSender {
     const fromHeader = result.status === 429 || result.status === 503 ? retryAfterMs(result.retryAfter, this.now(), this.unitMs) : undefined;
     const delay = fromHeader ?? retryDelayMs(attempts, { unitMs: this.unitMs, ...(this.options.random ? { random: this.options.random } : {}) });
     // The job goes back to the head of the queue and nobody takes the next one before the delay is over.
+    this.options.onRetry?.({ notification, attempts, error, delayMs: delay });
     await this.worker!.rateLimit(Math.max(1, delay));
     throw Worker.RateLimitError();
   }

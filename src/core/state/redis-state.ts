@@ -31,6 +31,7 @@ import {
   type Lease,
   type LeaseHolder,
   type LeaseStore,
+  type QueueConnections,
   type SharedState,
   type SubscriptionStore,
   type TokenRecordStore,
@@ -264,6 +265,7 @@ export class RedisSharedState implements SharedState {
   readonly cursors: CursorStore;
   readonly subscriptions: SubscriptionStore;
   readonly dedupe: RedisDedupeStore;
+  readonly queues: QueueConnections;
 
   constructor(
     readonly client: Redis,
@@ -278,6 +280,8 @@ export class RedisSharedState implements SharedState {
     this.cursors = new RedisCursorStore(client, this.keys);
     this.subscriptions = new RedisSubscriptionStore(client, this.keys);
     this.dedupe = new RedisDedupeStore(client, this.keys);
+    // Same server, credentials and reconnect backoff as the checked client; commands wait while Redis is away.
+    this.queues = { prefix: `${prefix}:bull`, createClient: () => client.duplicate({ maxRetriesPerRequest: null }) };
   }
 
   async close(): Promise<void> {

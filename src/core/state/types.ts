@@ -8,6 +8,7 @@
  * only grows. Every shared write names the lease it is made under and is refused (`StaleFenceError`) unless that
  * lease is still held with that fencing number: a paused ex-owner's late write never lands.
  */
+import type Redis from 'ioredis';
 import type { PollerCursor } from '../changes';
 import type { Ms365Event } from '../events';
 import type { SubscriptionRecord } from '../webhooks/subscription-manager';
@@ -108,6 +109,17 @@ export interface DedupeStore {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
 }
 
+/**
+ * Connections for BullMQ queues (callback-out's queue per node, `core/delivery/queue-sender`): BullMQ wants clients
+ * of its own that wait for Redis instead of failing a command (`maxRetriesPerRequest: null`), under its own prefix.
+ */
+export interface QueueConnections {
+  /** `<cluster prefix>:bull`. */
+  readonly prefix: string;
+  /** A new client on the cluster's server with its credentials; the caller closes it. */
+  createClient(): Redis;
+}
+
 /** One shared-state client (one per `ms365-cluster` config node and instance). */
 export interface SharedState {
   readonly leases: LeaseStore;
@@ -115,6 +127,7 @@ export interface SharedState {
   readonly cursors: CursorStore;
   readonly subscriptions: SubscriptionStore;
   readonly dedupe: DedupeStore;
+  readonly queues: QueueConnections;
   /** What the connection checks could not establish (e.g. the eviction policy could not be read): to be logged. */
   readonly warnings: readonly string[];
   close(): Promise<void>;

@@ -9,6 +9,9 @@
  *   the bookmark; versions a notification delivered are not emitted twice.
  * - Crash safety through the `WebhookCursors` the adapter gives (the node's state file): the cursor of a round and its
  *   events are stored before the send.
+ * - Cluster mode (issue 17 item 3, docs/cluster.md): with `sharedDedupe` (the cluster's `DedupeStore`, keys scoped to
+ *   the node by the adapter), an Outlook item is also claimed across instances, so a notification that reaches two
+ *   instances (Graph's retries may go to another one behind a load balancer) comes out once.
  * The adapter (`src/nodes/ms365-webhook-in.ts`) owns the HTTP route, the configuration checks and Node-RED's I/O.
  */
 import { eventTopic, type Ms365Event } from '../events';
@@ -26,6 +29,13 @@ import { decryptResourceData, isEncryptedContent } from './rich-notifications';
 import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
 import { isDriveResource } from './subscription-specs';
 import { ValidationTokenVerifier } from './validation-tokens';
+import type { DedupeStore } from '../state/types';
+
+/**
+ * How long a notification is claimed across instances: Graph retries an unanswered notification for up to 4 hours
+ * (reference/graph.md §2.2, "change-notifications-delivery-webhooks"), plus an hour of slack.
+ */
+export const SHARED_DEDUPE_TTL_S = 5 * 60 * 60;
 
 /** Crash-safe cursor storage (the adapter's state file and context mirror): drive cursors and catch-up bookmarks. */
 /** The webhook node's statuses (texts in its message catalogs, `locales/<lang>/ms365-webhook-in.json`). */
@@ -71,6 +81,11 @@ export interface WebhookReceiverOptions {
   authorityHost: string;
   appId: string;
   cursors: WebhookCursors;
+  /**
+   * Cluster mode: the notification dedupe set shared by every instance (claim = first to see it). When it fails
+   * (Redis away) the item still comes out (at least once) and the error is reported once per outage.
+   */
+  sharedDedupe?: DedupeStore;
   loadSubscriptions(): Promise<SubscriptionRecord[]>;
   saveSubscriptions(records: SubscriptionRecord[]): Promise<void>;
   /** Output 1: one change event. */
@@ -98,6 +113,8 @@ export class WebhookReceiver {
   private readonly manager: SubscriptionManager;
   private readonly tokens: ValidationTokenVerifier;
   private mismatches = 0;
+  /** When the shared dedupe set last failed, while it fails (one error per outage; tried again after 5 s). */
+  private sharedDedupeFailedAt: number | undefined;
   private received = 0;
   private invalidTokens = 0;
   private closing = false;
@@ -246,6 +263,25 @@ export class WebhookReceiver {
     if (this.seen.add(event.eventId)) this.o.sendEvent(event, eventTopic(event));
   }
 
+  /** True when this instance handles the item: first claim in the cluster, or no cluster, or the set unavailable. */
+  private async claimAcrossInstances(key: string): Promise<boolean> {
+    const shared = this.o.sharedDedupe;
+    if (!shared) return true;
+    // While it fails, items do not each wait for Redis's retries: the set is tried again every 5 s.
+    if (this.sharedDedupeFailedAt !== undefined && Date.now() - this.sharedDedupeFailedAt < 5_000) return true;
+    try {
+      const first = await shared.claim(key, SHARED_DEDUPE_TTL_S);
+      this.sharedDedupeFailedAt = undefined;
+      return first;
+    } catch (err) {
+      if (this.sharedDedupeFailedAt === undefined) {
+        this.o.error(`the cluster's notification dedupe set is unavailable (${(err as Error).message}); notifications go out without the check across instances (a repeat is possible, same eventId) until it is back`);
+      }
+      this.sharedDedupeFailedAt = Date.now();
+      return true;
+    }
+  }
+
   private engineContext(): EngineContext {
     return { graph: this.o.graph, elementKey: this.o.elementKey, instanceName: this.o.instanceName, pollStart: this.o.graph.serverNow(), signal: this.abort.signal };
   }
@@ -375,6 +411,7 @@ export class WebhookReceiver {
     }
     const key = notificationKey(item);
     if (key && !this.seen.add(key)) return;
+    if (key && !(await this.claimAcrossInstances(key))) return;
     if (item.changeType !== 'deleted' && item.resourceData) {
       const version = versionKey(String(item.resourceData.id ?? ''), item.resourceData['@odata.etag']);
       if (version && !this.versionsSeen.add(version)) return; // emitted by a catch-up already

@@ -7,6 +7,7 @@ import type { Node, NodeStatus } from 'node-red';
 import type { ElementKey } from '../../core/elements';
 import type { GraphClient } from '../../core/graph/client';
 import type { AuthStatus } from '../../core/auth/token-manager';
+import type { ClusterNode } from './cluster-api';
 
 export interface ConnectorNode extends Node {
   readonly elementKey: ElementKey;
@@ -29,4 +30,11 @@ export interface ConnectorNode extends Node {
   readonly authorityHost?: string;
   /** Sign-in state (state, account, access token expiry, last error); never a token. */
   authStatus(): AuthStatus;
+  /**
+   * The `ms365-cluster` config node this connector names (CONTRACT "ms365-connector" field `cluster`): its users keep
+   * their state in Redis and share the work with the other instances. Undefined: single-instance file mode.
+   */
+  readonly cluster?: ClusterNode;
+  /** The cluster id the connector names, also when that node is missing (users then refuse to start: no fall-back). */
+  readonly clusterId?: string;
 }
