@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { useSimulator } from '../support/simulator';
-import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
-import { ROOT, clearNotifications, closeTrays, importFlow, openEditor, openNodeDialog, screenshot, until, useChromium } from '../support/browser';
+import type { NodeRedProcess } from '../support/nodered-process';
+import { ROOT, clearNotifications, closeTrays, importFlow, openEditor, openNodeDialog, screenshot, until, useEditor } from '../support/browser';
 
 const TYPES = ['ms365-poller', 'ms365-webhook-in', 'ms365-callback-out'] as const;
 const LOCALES = path.join(ROOT, 'src', 'nodes', 'locales');
@@ -79,34 +79,17 @@ const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
 
 for (const version of VERSIONS) describe(`editor dialogs in German, Japanese; subscription list; interval unit (Node-RED ${version === 4 ? '4.1' : '5'}, chromium)`, function () {
   this.timeout(120_000);
-  const browser = useChromium();
+  const editor = useEditor(version, {
+    onFailure: (p, title) => screenshot(p, `failed-i18n-${title.replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 50)}`),
+    beforeClose: (p) => p.evaluate(() => localStorage.removeItem('editor-language')),
+  });
   const sim = useSimulator();
-  let red: NodeRedProcess | undefined;
+  let red: NodeRedProcess;
   let page: Page;
   let imports = 0;
   const shot = (name: string) => screenshot(page, `${version === 4 ? '' : 'nr5-'}${name}`, { selector: '.red-ui-tray' });
 
-  before(async function () {
-    this.timeout(version === 5 ? 300_000 : 90_000);
-    red = await startNodeRed({ version });
-    page = await browser().context.newPage();
-    await openEditor(page, red.url);
-  });
-
-  after(async function () {
-    this.timeout(20_000);
-    if (page) await page.evaluate(() => localStorage.removeItem('editor-language')).catch(() => undefined);
-    await page?.close().catch(() => undefined);
-    await red?.dispose();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      if (red) console.log(`--- Node-RED log ---\n${red.log().slice(-3000)}`);
-      if (page) await screenshot(page, `failed-i18n-${this.currentTest.title.replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 50)}`).catch(() => undefined);
-    }
-    if (page) await closeTrays(page);
-  });
+  before(() => ({ red, page } = editor()));
 
   function connector(id: string) {
     return {

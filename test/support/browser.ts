@@ -4,7 +4,9 @@
  *
  * - `chromiumPath()` / `useChromium()`: the browser, or a clear skip when `/usr/bin/chromium` is absent (outside CI;
  *   with `CI=true` a missing browser fails the suite). Every launch gets a fresh user data directory.
- * - Node-RED itself comes from the shared end-to-end harness (`test/support/nodered-process.ts`, `startNodeRed`).
+ * - Node-RED itself comes from the shared end-to-end harness (`test/support/nodered-process.ts`, `startNodeRed`);
+ *   `useEditor(version)` is the hooks every browser suite shares: chromium, a Node-RED process, one editor page, and
+ *   after each test the Node-RED log on failure and every edit tray cancelled.
  * - Editor helpers: open the editor, import a flow through the Import dialog, open a node's edit dialog, read the
  *   fields the validators marked red, take screenshots into `.artifacts/screenshots/` (git-ignored; copied to
  *   `docs/screenshots/` when `UPDATE_SCREENSHOTS=1`).
@@ -13,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startNodeRed, type NodeRedProcess, type NodeRedVersion } from './nodered-process';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const SCREENSHOT_DIR = path.join(ROOT, '.artifacts', 'screenshots');
@@ -102,6 +105,59 @@ export function useChromium(): () => ChromiumSession {
   return () => {
     if (!session) throw new Error('chromium not started');
     return session;
+  };
+}
+
+export interface EditorOptions {
+  /** Characters of the Node-RED log's end printed when a test fails (default 3000; 0: none). */
+  logTail?: number;
+  /** What to do on the page when a test fails, after the log is printed (a screenshot). */
+  onFailure?: (page: Page, title: string) => Promise<unknown>;
+  /** Cancel every open edit tray after each test (default true). */
+  closeTrays?: boolean;
+  /** Runs on the page before it closes (e.g. forget the editor language a suite set). */
+  beforeClose?: (page: Page) => Promise<unknown>;
+}
+
+export interface EditorSession {
+  red: NodeRedProcess;
+  page: Page;
+  browser: ChromiumSession;
+}
+
+/**
+ * The hooks every browser suite shares: chromium (`useChromium`: a skip, or a failure in CI, when it is absent), a
+ * real Node-RED `version` loading the packed package, one page with the editor open; after each test, on failure the
+ * end of the Node-RED log and `onFailure`, then every edit tray cancelled; at the end the page closed and Node-RED
+ * stopped with its user directory removed.
+ */
+export function useEditor(version: NodeRedVersion, options: EditorOptions = {}): () => EditorSession {
+  const browser = useChromium();
+  let red: NodeRedProcess | undefined;
+  let page: Page | undefined;
+  before(async function () {
+    this.timeout(version === 5 ? 300_000 : 90_000); // Node-RED 5 may be installed on first use (npm ci, pinned)
+    red = await startNodeRed({ version });
+    page = await browser().context.newPage();
+    await openEditor(page, red.url);
+  });
+  after(async function () {
+    this.timeout(20_000);
+    if (page && options.beforeClose) await options.beforeClose(page).catch(() => undefined);
+    await page?.close().catch(() => undefined);
+    await red?.dispose();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      const tail = options.logTail ?? 3000;
+      if (red && tail > 0) console.log(`--- Node-RED log ---\n${red.log().slice(-tail)}`);
+      if (page && options.onFailure) await options.onFailure(page, this.currentTest.title).catch(() => undefined);
+    }
+    if (page && options.closeTrays !== false) await closeTrays(page);
+  });
+  return () => {
+    if (!red || !page) throw new Error('the editor is not open (Node-RED or chromium did not start)');
+    return { red, page, browser: browser() };
   };
 }
 
