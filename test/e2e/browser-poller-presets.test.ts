@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { useSimulator } from '../support/simulator';
 import type { NodeRedProcess } from '../support/nodered-process';
 import { identityOf, SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
-import { clearNotifications, importFlow, openNodeDialog, screenshot, until, useEditor } from '../support/browser';
+import { clearNotifications, clickTrayDone, deployFlows, importFlow, nodeIdsOf, openNodeDialog, paletteDrop, screenshot, until, useEditor, wireNodes } from '../support/browser';
 
 const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
   .split(',')
@@ -36,50 +36,11 @@ for (const version of VERSIONS) describe(`poller Watch presets in headless chrom
   let page: Page;
   before(() => ({ red, page } = editor()));
 
-  /** Drags a palette node onto the workspace at (x, y); returns the new node's id. */
-  async function dropFromPalette(type: string, x: number, y: number): Promise<string> {
-    const before = await nodeIds(type);
-    const ws = await page.locator('#red-ui-workspace-chart').boundingBox();
-    assert.ok(ws);
-    await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).first().dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x, y } });
-    return until(`a ${type} node on the workspace`, async () => (await nodeIds(type)).find((id) => !before.includes(id)));
-  }
-
-  function nodeIds(type: string): Promise<string[]> {
-    return page.evaluate((t) => {
-      const ids: string[] = [];
-      (window as unknown as RedWindow).RED.nodes.eachNode((n) => {
-        if (n.type === t) ids.push(n.id);
-      });
-      return ids;
-    }, type);
-  }
-
-  /** Wires `from`'s output to `to`'s input by dragging between the ports. */
-  async function wire(from: string, to: string): Promise<void> {
-    const out = await page.locator(`g.red-ui-flow-node-group[id="${from}"] .red-ui-flow-port-output .red-ui-flow-port`).first().boundingBox();
-    const input = await page.locator(`g.red-ui-flow-node-group[id="${to}"] .red-ui-flow-port-input .red-ui-flow-port`).first().boundingBox();
-    assert.ok(out && input, 'ports not found');
-    await page.mouse.move(out.x + out.width / 2, out.y + out.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(input.x + input.width / 2, input.y + input.height / 2, { steps: 10 });
-    await page.mouse.up();
-  }
-
-  async function deploy(): Promise<void> {
-    const posted = page.waitForResponse((r) => /\/flows$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST', { timeout: 20_000 });
-    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-    await page.locator('#red-ui-header-button-deploy').click({ timeout: 10_000 }).catch(() => page.evaluate('RED.actions.invoke("core:deploy-flows")'));
-    const res = await posted;
-    assert.equal(res.status(), 200, 'deploy');
-  }
-
-  async function clickDone(): Promise<void> {
-    const trays = await page.locator('.red-ui-tray').count();
-    await clearNotifications(page);
-    await page.locator('.red-ui-tray').last().locator('#node-dialog-ok, #node-config-dialog-ok').click();
-    await until('the edit tray to close', async () => (await page.locator('.red-ui-tray').count()) < trays);
-  }
+  const dropFromPalette = (type: string, x: number, y: number) => paletteDrop(page, type, x, y);
+  const nodeIds = (type: string) => nodeIdsOf(page, type);
+  const wire = (from: string, to: string) => wireNodes(page, from, to);
+  const deploy = () => deployFlows(page);
+  const clickDone = () => clickTrayDone(page);
 
   const editorValue = (id: string) => page.evaluate((i) => (window as unknown as RedWindow).RED.nodes.node(i)?.editor?.getValue() ?? '', id);
 

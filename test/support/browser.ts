@@ -253,3 +253,60 @@ export async function screenshot(page: Page, name: string, clip?: { selector: st
   }
   return file;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building a flow as a user does: palette, wires, Done, Deploy
+
+interface EachNodeWindow {
+  RED: { nodes: { eachNode(cb: (n: { id: string; type: string }) => void): void; eachConfig(cb: (n: { id: string; type: string }) => void): void } };
+}
+
+/** Ids of the nodes of `type` in the workspace (config nodes too). */
+export function nodeIdsOf(page: Page, type: string): Promise<string[]> {
+  return page.evaluate((t) => {
+    const ids: string[] = [];
+    const nodes = (window as unknown as EachNodeWindow).RED.nodes;
+    const add = (n: { id: string; type: string }) => {
+      if (n.type === t) ids.push(n.id);
+    };
+    nodes.eachNode(add);
+    nodes.eachConfig(add);
+    return ids;
+  }, type);
+}
+
+/** Drags a palette node onto the workspace at (x, y) (pixels from the workspace's top left); returns the new node's id. */
+export async function paletteDrop(page: Page, type: string, x: number, y: number): Promise<string> {
+  const before = await nodeIdsOf(page, type);
+  await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).first().dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x, y } });
+  return until(`a ${type} node on the workspace`, async () => (await nodeIdsOf(page, type)).find((id) => !before.includes(id)));
+}
+
+/** Wires `from`'s output to `to`'s input by dragging between the ports. */
+export async function wireNodes(page: Page, from: string, to: string): Promise<void> {
+  const out = await page.locator(`g.red-ui-flow-node-group[id="${from}"] .red-ui-flow-port-output .red-ui-flow-port`).first().boundingBox();
+  const input = await page.locator(`g.red-ui-flow-node-group[id="${to}"] .red-ui-flow-port-input .red-ui-flow-port`).first().boundingBox();
+  if (!out || !input) throw new Error(`ports of ${from} → ${to} not found`);
+  await page.mouse.move(out.x + out.width / 2, out.y + out.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(input.x + input.width / 2, input.y + input.height / 2, { steps: 10 });
+  await page.mouse.up();
+}
+
+/** Clicks Deploy and waits for the editor's `POST /flows` to be answered 200. */
+export async function deployFlows(page: Page): Promise<void> {
+  const posted = page.waitForResponse((r) => /\/flows$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST', { timeout: 20_000 });
+  await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  await page.locator('#red-ui-header-button-deploy').click({ timeout: 10_000 }).catch(() => page.evaluate('RED.actions.invoke("core:deploy-flows")'));
+  const res = await posted;
+  if (res.status() !== 200) throw new Error(`deploy answered ${res.status()}`);
+}
+
+/** Clicks Done (or Add/Update) of the top edit tray and waits for it to close. */
+export async function clickTrayDone(page: Page): Promise<void> {
+  await clearNotifications(page);
+  const tray = await page.locator('.red-ui-tray').last().elementHandle();
+  if (!tray) throw new Error('no edit tray is open');
+  await page.locator('.red-ui-tray').last().locator('#node-dialog-ok, #node-config-dialog-ok').click();
+  await tray.waitForElementState('hidden', { timeout: 10_000 });
+}
