@@ -209,7 +209,7 @@ for (const version of VERSIONS) describe(`poller Watch presets in headless chrom
     await until('Reports as the resource', async () => (await editorValue(poller)).includes(`/me/drive/items/${reports.id}/delta`));
     assert.equal((await crumbs()).trim(), 'Drive › Projects › 2026');
     await clearNotifications(page);
-    await screenshot(page, `poller-drive-folders-nr${version}`, { selector: '.red-ui-tray' }, { docs: version === 4 });
+    await screenshot(page, `poller-drive-folders-nr${version}`, { selector: '.red-ui-tray' });
 
     // Back up to Projects with the breadcrumb: Projects is the pick again; down again to Reports.
     await page.locator('#ms365-poller-crumbs a.ms365-crumb[data-depth="1"]').click();
