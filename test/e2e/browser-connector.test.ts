@@ -14,10 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { useSimulator } from '../support/simulator';
-import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
+import type { NodeRedProcess } from '../support/nodered-process';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 import { identityOf } from '../../src/simulator/identity';
-import { ROOT, closeTrays, importFlow, openEditor, screenshot, until, useChromium } from '../support/browser';
+import { ROOT, closeTrays, importFlow, openEditor, screenshot, until, useEditor } from '../support/browser';
 
 type Tree = { [key: string]: string | Tree };
 /** The leaf strings of a locale file. */
@@ -48,27 +48,12 @@ interface RedWindow {
 
 for (const version of VERSIONS) describe(`connector dialog in headless chromium (Node-RED ${version === 4 ? '4.1' : '5'}): cloud, Advanced, Test connection`, function () {
   this.timeout(120_000);
-  const browser = useChromium();
+  const editor = useEditor(version);
   const sim = useSimulator();
-  let red: NodeRedProcess | undefined;
+  let red: NodeRedProcess;
   let page: Page;
   let count = 0;
-
-  before(async function () {
-    this.timeout(version === 5 ? 300_000 : 90_000);
-    red = await startNodeRed({ version });
-    page = await browser().context.newPage();
-    await openEditor(page, red.url);
-  });
-  after(async function () {
-    this.timeout(20_000);
-    await page?.close().catch(() => undefined);
-    await red?.dispose();
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && red) console.log(`--- Node-RED log ---\n${red.log().slice(-3000)}`);
-    if (page) await closeTrays(page);
-  });
+  before(() => ({ red, page } = editor()));
 
   /** Imports a connector (not deployed) and opens its dialog. */
   async function openConnector(props: Record<string, unknown>): Promise<string> {

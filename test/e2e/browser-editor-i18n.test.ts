@@ -12,8 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { useSimulator } from '../support/simulator';
-import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
-import { ROOT, clearNotifications, closeTrays, importFlow, openEditor, openNodeDialog, screenshot, until, useChromium } from '../support/browser';
+import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
+import type { NodeRedProcess } from '../support/nodered-process';
+import { ROOT, clearNotifications, closeTrays, importFlow, openEditor, openNodeDialog, screenshot, until, useEditor } from '../support/browser';
 
 const TYPES = ['ms365-poller', 'ms365-webhook-in', 'ms365-callback-out'] as const;
 const LOCALES = path.join(ROOT, 'src', 'nodes', 'locales');
@@ -63,13 +64,19 @@ function englishOnly(lang: string, type: string): string[] {
 }
 
 /** What a user reads in the open tray: its text, placeholders, titles and option labels. */
-async function trayText(page: Page): Promise<string> {
-  return page.evaluate(() => {
+async function trayText(page: Page, without?: string): Promise<string> {
+  return page.evaluate((skip) => {
     const tray = document.querySelector('.red-ui-tray:last-of-type .red-ui-tray-body') as HTMLElement;
-    const attrs = Array.from(tray.querySelectorAll('[placeholder], [title]')).map((e) => `${e.getAttribute('placeholder') ?? ''} ${e.getAttribute('title') ?? ''}`);
-    const options = Array.from(tray.querySelectorAll('option')).map((o) => o.textContent ?? '');
-    return [tray.innerText, ...attrs, ...options].join('\n');
-  });
+    // The parts named by `without` are hidden while the text is read (innerText leaves hidden elements out).
+    const hidden = skip ? Array.from(tray.querySelectorAll<HTMLElement>(skip)).map((e) => [e, e.style.display] as const) : [];
+    hidden.forEach(([e]) => (e.style.display = 'none'));
+    const visible = (e: Element) => !hidden.some(([h]) => h.contains(e));
+    const attrs = Array.from(tray.querySelectorAll('[placeholder], [title]')).filter(visible).map((e) => `${e.getAttribute('placeholder') ?? ''} ${e.getAttribute('title') ?? ''}`);
+    const options = Array.from(tray.querySelectorAll('option')).filter(visible).map((o) => o.textContent ?? '');
+    const text = [tray.innerText, ...attrs, ...options].join('\n');
+    hidden.forEach(([e, display]) => (e.style.display = display));
+    return text;
+  }, without);
 }
 
 const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
@@ -79,34 +86,17 @@ const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
 
 for (const version of VERSIONS) describe(`editor dialogs in German, Japanese; subscription list; interval unit (Node-RED ${version === 4 ? '4.1' : '5'}, chromium)`, function () {
   this.timeout(120_000);
-  const browser = useChromium();
+  const editor = useEditor(version, {
+    onFailure: (p, title) => screenshot(p, `failed-i18n-${title.replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 50)}`),
+    beforeClose: (p) => p.evaluate(() => localStorage.removeItem('editor-language')),
+  });
   const sim = useSimulator();
-  let red: NodeRedProcess | undefined;
+  let red: NodeRedProcess;
   let page: Page;
   let imports = 0;
   const shot = (name: string) => screenshot(page, `${version === 4 ? '' : 'nr5-'}${name}`, { selector: '.red-ui-tray' });
 
-  before(async function () {
-    this.timeout(version === 5 ? 300_000 : 90_000);
-    red = await startNodeRed({ version });
-    page = await browser().context.newPage();
-    await openEditor(page, red.url);
-  });
-
-  after(async function () {
-    this.timeout(20_000);
-    if (page) await page.evaluate(() => localStorage.removeItem('editor-language')).catch(() => undefined);
-    await page?.close().catch(() => undefined);
-    await red?.dispose();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      if (red) console.log(`--- Node-RED log ---\n${red.log().slice(-3000)}`);
-      if (page) await screenshot(page, `failed-i18n-${this.currentTest.title.replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 50)}`).catch(() => undefined);
-    }
-    if (page) await closeTrays(page);
-  });
+  before(() => ({ red, page } = editor()));
 
   function connector(id: string) {
     return {
@@ -122,6 +112,8 @@ for (const version of VERSIONS) describe(`editor dialogs in German, Japanese; su
       graphBaseUrl: sim().graphBaseUrl,
       userId: '',
       tags: '',
+      // An app registration (no sign-in yet): the pickers get as far as "sign in first".
+      credentials: { clientId: SIM_CLIENT_ID, clientSecret: SIM_CLIENT_SECRET },
     };
   }
 
@@ -201,6 +193,24 @@ for (const version of VERSIONS) describe(`editor dialogs in German, Japanese; su
       const problem = page.locator('#ms365-poller-interval-problem');
       await problem.waitFor({ state: 'visible' });
       assert.equal(await problem.innerText(), strings(lang, 'ms365-poller').get('ms365-poller.validation.interval'));
+      // The calendar and drive pickers in this language: label, default option, the drive's breadcrumb and "Open
+      // folder"; a Load before the connector's sign-in says "sign in first" in this language.
+      const poller = strings(lang, 'ms365-poller');
+      for (const [watch, label] of [['calendar', 'calendar'], ['files', 'driveFolder']] as const) {
+        await page.selectOption('#node-input-watch', watch);
+        await until(`the ${watch} picker in ${lang}`, async () => (await page.locator('#ms365-poller-target-label').innerText()) === poller.get(`ms365-poller.picker.${label}`));
+        // (The resources JSON and the next-poll preview are Graph's words, e.g. the key "events": not compared.)
+        const text = await trayText(page, '.node-text-editor, #ms365-poller-preview');
+        const english = englishOnly(lang, 'ms365-poller').filter((words) => hasWords(text, words));
+        assert.deepEqual(english, [], `the ${watch} picker in ${lang} shows English: ${english.join(' | ')}`);
+        assert.ok(text.includes(poller.get(`ms365-poller.picker.${watch === 'calendar' ? 'defaultCalendar' : 'wholeDrive'}`)!), `${watch}: default option in ${lang}`);
+      }
+      assert.equal((await page.locator('#ms365-poller-crumbs').innerText()).trim(), poller.get('ms365-poller.picker.driveRoot'));
+      assert.equal((await page.locator('#ms365-poller-target-open').innerText()).trim(), poller.get('ms365-poller.picker.open'));
+      await page.locator('#ms365-poller-target-load').click();
+      const signIn = strings(lang, 'ms365-connector').get('ms365-connector.routeError.sign_in_needed');
+      await until(`"sign in first" in ${lang}`, async () => (await page.locator('#ms365-poller-target-note').innerText()) === signIn, 20_000);
+      await shot(`poller-drive-picker-${lang}`);
       await closeTrays(page);
     });
   }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { useSimulator } from '../support/simulator';
-import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
+import type { NodeRedProcess } from '../support/nodered-process';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 import {
   ROOT,
@@ -21,7 +21,7 @@ import {
   openNodeDialog,
   screenshot,
   until,
-  useChromium,
+  useEditor,
 } from '../support/browser';
 
 /** Palette types of the flow nodes, with the category they must appear under (CONTRACT.md, "Package"). */
@@ -63,9 +63,13 @@ const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
 
 for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED ${version === 4 ? '4.1' : '5'}, packed package, simulated tenant)`, function () {
   this.timeout(120_000);
-  const browser = useChromium();
+  const editor = useEditor(version, {
+    logTail: 4000,
+    onFailure: (_page, title) => shot(`failed-${title.replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 60)}`),
+  });
+  const browser = () => editor().browser;
   const sim = useSimulator();
-  let red: NodeRedProcess | undefined;
+  let red: NodeRedProcess;
   let page: Page;
   let flowCount = 0;
   /** Screenshot of this version (Node-RED 5 ones prefixed `nr5-`); the 4.1 pictures of the palette and dialogs go to the README. */
@@ -74,26 +78,7 @@ for (const version of VERSIONS) describe(`editor in headless chromium (Node-RED 
     return screenshot(page, version === 4 ? name : `nr5-${name}`, clip, { docs: docs && version === 4 });
   };
 
-  before(async function () {
-    this.timeout(version === 5 ? 300_000 : 90_000); // Node-RED 5 may be installed on first use (npm ci, pinned)
-    red = await startNodeRed({ version });
-    page = await browser().context.newPage();
-    await openEditor(page, red.url);
-  });
-
-  after(async function () {
-    this.timeout(20_000);
-    await page?.close().catch(() => undefined);
-    await red?.dispose();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      if (red) console.log(`--- Node-RED log ---\n${red.log().slice(-4000)}`);
-      if (page) await shot(`failed-${this.currentTest.title.replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 60)}`).catch(() => undefined);
-    }
-    if (page) await closeTrays(page);
-  });
+  before(() => ({ red, page } = editor()));
 
   /** A connector config node pointed at the simulator (delegated: the sign-in button is shown). */
   function connectorNode(id: string) {

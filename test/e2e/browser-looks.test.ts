@@ -9,8 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startNodeRed, type NodeRedProcess } from '../support/nodered-process';
-import { importFlow, openEditor, screenshot, useChromium } from '../support/browser';
+import { importFlow, screenshot, useEditor } from '../support/browser';
 
 const FLOW_NODE_TYPES = ['ms365-poller', 'ms365-webhook-in', 'ms365-callback-out'];
 /** WCAG 2.1 AA, normal text. */
@@ -52,21 +51,9 @@ describe('contrast (WCAG 2.1)', () => {
 
 for (const version of VERSIONS) describe(`looks in headless chromium (Node-RED ${version === 4 ? '4.1' : '5'}): contrast, palette labels`, function () {
   this.timeout(120_000);
-  const browser = useChromium();
-  let red: NodeRedProcess | undefined;
+  const editor = useEditor(version, { logTail: 0, closeTrays: false });
   let page: Page;
-
-  before(async function () {
-    this.timeout(version === 5 ? 300_000 : 90_000);
-    red = await startNodeRed({ version });
-    page = await browser().context.newPage();
-    await openEditor(page, red.url);
-  });
-  after(async function () {
-    this.timeout(20_000);
-    await page?.close().catch(() => undefined);
-    await red?.dispose();
-  });
+  before(() => ({ page } = editor()));
 
   it(`palette: label on node colour has contrast >= ${MIN_CONTRAST}:1 and each label is one line`, async () => {
     const found = await page.$$eval('#red-ui-palette-base-category-Microsoft_365 .red-ui-palette-node', (els) =>

@@ -80,6 +80,17 @@ describe('ms365-poller presets (node, against the simulator)', function () {
     assert.deepEqual(await poll(), [['CREATED', 'events', event.id]]);
   });
 
+  it('calendar events of a picked calendar (/me/calendars/{id}/calendarView/delta): CREATED, then DELETED', async () => {
+    const calendarId = store().user(user()).calendarId;
+    const poll = await loadPreset('calendar', calendarId);
+    const now = sim().state.clock.now();
+    const event = store().createEvent(user(), { subject: 'Picked', start: new Date(now + 86_400_000).toISOString() });
+    assert.deepEqual(await poll(), [['CREATED', 'events', event.id]]);
+    sim().state.clock.advance(5_000);
+    store().deleteEvent(user(), event.id!);
+    assert.deepEqual(await poll(), [['DELETED', 'events', event.id]]);
+  });
+
   it('contacts: CREATED', async () => {
     const poll = await loadPreset('contacts');
     const contact = store().createContact(user(), { displayName: 'Ada Lovelace' });
@@ -109,7 +120,8 @@ describe('ms365-poller presets (node, against the simulator)', function () {
     assert.deepEqual(ok.body, { configuration: presetConfigurationText('newMail', 'f-1'), target: 'mailFolder' });
     const files = await helper.request().get('/ms365-poller/preset').query({ watch: 'files' }).expect(200);
     assert.equal(files.body.target, 'driveFolder');
-    assert.equal((await helper.request().get('/ms365-poller/preset').query({ watch: 'calendar' }).expect(200)).body.target, null);
+    assert.equal((await helper.request().get('/ms365-poller/preset').query({ watch: 'calendar' }).expect(200)).body.target, 'calendar');
+    assert.equal((await helper.request().get('/ms365-poller/preset').query({ watch: 'contacts' }).expect(200)).body.target, null);
     assert.match((await helper.request().get('/ms365-poller/preset').query({ watch: 'advanced' }).expect(400)).body.error, /^watch: "advanced" is not a preset/);
     assert.match((await helper.request().get('/ms365-poller/preset').query({ watch: 'mail', target: 'a/b' }).expect(400)).body.error, /^watchTarget: /);
   });

@@ -4,7 +4,9 @@
  *
  * - `chromiumPath()` / `useChromium()`: the browser, or a clear skip when `/usr/bin/chromium` is absent (outside CI;
  *   with `CI=true` a missing browser fails the suite). Every launch gets a fresh user data directory.
- * - Node-RED itself comes from the shared end-to-end harness (`test/support/nodered-process.ts`, `startNodeRed`).
+ * - Node-RED itself comes from the shared end-to-end harness (`test/support/nodered-process.ts`, `startNodeRed`);
+ *   `useEditor(version)` is the hooks every browser suite shares: chromium, a Node-RED process, one editor page, and
+ *   after each test the Node-RED log on failure and every edit tray cancelled.
  * - Editor helpers: open the editor, import a flow through the Import dialog, open a node's edit dialog, read the
  *   fields the validators marked red, take screenshots into `.artifacts/screenshots/` (git-ignored; copied to
  *   `docs/screenshots/` when `UPDATE_SCREENSHOTS=1`).
@@ -13,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startNodeRed, type NodeRedProcess, type NodeRedVersion } from './nodered-process';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const SCREENSHOT_DIR = path.join(ROOT, '.artifacts', 'screenshots');
@@ -102,6 +105,59 @@ export function useChromium(): () => ChromiumSession {
   return () => {
     if (!session) throw new Error('chromium not started');
     return session;
+  };
+}
+
+export interface EditorOptions {
+  /** Characters of the Node-RED log's end printed when a test fails (default 3000; 0: none). */
+  logTail?: number;
+  /** What to do on the page when a test fails, after the log is printed (a screenshot). */
+  onFailure?: (page: Page, title: string) => Promise<unknown>;
+  /** Cancel every open edit tray after each test (default true). */
+  closeTrays?: boolean;
+  /** Runs on the page before it closes (e.g. forget the editor language a suite set). */
+  beforeClose?: (page: Page) => Promise<unknown>;
+}
+
+export interface EditorSession {
+  red: NodeRedProcess;
+  page: Page;
+  browser: ChromiumSession;
+}
+
+/**
+ * The hooks every browser suite shares: chromium (`useChromium`: a skip, or a failure in CI, when it is absent), a
+ * real Node-RED `version` loading the packed package, one page with the editor open; after each test, on failure the
+ * end of the Node-RED log and `onFailure`, then every edit tray cancelled; at the end the page closed and Node-RED
+ * stopped with its user directory removed.
+ */
+export function useEditor(version: NodeRedVersion, options: EditorOptions = {}): () => EditorSession {
+  const browser = useChromium();
+  let red: NodeRedProcess | undefined;
+  let page: Page | undefined;
+  before(async function () {
+    this.timeout(version === 5 ? 300_000 : 90_000); // Node-RED 5 may be installed on first use (npm ci, pinned)
+    red = await startNodeRed({ version });
+    page = await browser().context.newPage();
+    await openEditor(page, red.url);
+  });
+  after(async function () {
+    this.timeout(20_000);
+    if (page && options.beforeClose) await options.beforeClose(page).catch(() => undefined);
+    await page?.close().catch(() => undefined);
+    await red?.dispose();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      const tail = options.logTail ?? 3000;
+      if (red && tail > 0) console.log(`--- Node-RED log ---\n${red.log().slice(-tail)}`);
+      if (page && options.onFailure) await options.onFailure(page, this.currentTest.title).catch(() => undefined);
+    }
+    if (page && options.closeTrays !== false) await closeTrays(page);
+  });
+  return () => {
+    if (!red || !page) throw new Error('the editor is not open (Node-RED or chromium did not start)');
+    return { red, page, browser: browser() };
   };
 }
 
@@ -196,4 +252,61 @@ export async function screenshot(page: Page, name: string, clip?: { selector: st
     fs.copyFileSync(file, path.join(DOCS_SCREENSHOT_DIR, `${name}.png`));
   }
   return file;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building a flow as a user does: palette, wires, Done, Deploy
+
+interface EachNodeWindow {
+  RED: { nodes: { eachNode(cb: (n: { id: string; type: string }) => void): void; eachConfig(cb: (n: { id: string; type: string }) => void): void } };
+}
+
+/** Ids of the nodes of `type` in the workspace (config nodes too). */
+export function nodeIdsOf(page: Page, type: string): Promise<string[]> {
+  return page.evaluate((t) => {
+    const ids: string[] = [];
+    const nodes = (window as unknown as EachNodeWindow).RED.nodes;
+    const add = (n: { id: string; type: string }) => {
+      if (n.type === t) ids.push(n.id);
+    };
+    nodes.eachNode(add);
+    nodes.eachConfig(add);
+    return ids;
+  }, type);
+}
+
+/** Drags a palette node onto the workspace at (x, y) (pixels from the workspace's top left); returns the new node's id. */
+export async function paletteDrop(page: Page, type: string, x: number, y: number): Promise<string> {
+  const before = await nodeIdsOf(page, type);
+  await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).first().dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x, y } });
+  return until(`a ${type} node on the workspace`, async () => (await nodeIdsOf(page, type)).find((id) => !before.includes(id)));
+}
+
+/** Wires `from`'s output to `to`'s input by dragging between the ports. */
+export async function wireNodes(page: Page, from: string, to: string): Promise<void> {
+  const out = await page.locator(`g.red-ui-flow-node-group[id="${from}"] .red-ui-flow-port-output .red-ui-flow-port`).first().boundingBox();
+  const input = await page.locator(`g.red-ui-flow-node-group[id="${to}"] .red-ui-flow-port-input .red-ui-flow-port`).first().boundingBox();
+  if (!out || !input) throw new Error(`ports of ${from} → ${to} not found`);
+  await page.mouse.move(out.x + out.width / 2, out.y + out.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(input.x + input.width / 2, input.y + input.height / 2, { steps: 10 });
+  await page.mouse.up();
+}
+
+/** Clicks Deploy and waits for the editor's `POST /flows` to be answered 200. */
+export async function deployFlows(page: Page): Promise<void> {
+  const posted = page.waitForResponse((r) => /\/flows$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST', { timeout: 20_000 });
+  await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  await page.locator('#red-ui-header-button-deploy').click({ timeout: 10_000 }).catch(() => page.evaluate('RED.actions.invoke("core:deploy-flows")'));
+  const res = await posted;
+  if (res.status() !== 200) throw new Error(`deploy answered ${res.status()}`);
+}
+
+/** Clicks Done (or Add/Update) of the top edit tray and waits for it to close. */
+export async function clickTrayDone(page: Page): Promise<void> {
+  await clearNotifications(page);
+  const tray = await page.locator('.red-ui-tray').last().elementHandle();
+  if (!tray) throw new Error('no edit tray is open');
+  await page.locator('.red-ui-tray').last().locator('#node-dialog-ok, #node-config-dialog-ok').click();
+  await tray.waitForElementState('hidden', { timeout: 10_000 });
 }

@@ -9,8 +9,10 @@
  *   the Open Connectors rule (§3.3 "with filterByUpdatedDate:false and the same field for both dates, ... only
  *   CREATED events result"). A mail read, moved away or deleted gives no event.
  * - `mail`: the folder's message delta ("message: delta"): CREATED, UPDATED, DELETED.
- * - `calendar`: the default calendar's calendarView delta ("event: delta"; the poller supplies the window). Graph
- *   v1.0 documents calendarView delta on the user's default calendar only, so no calendar is picked.
+ * - `calendar`: a calendar's calendarView delta (the poller supplies the window): the default calendar's
+ *   `/me/calendarView/delta` ("event: delta"), or a picked calendar's `/me/calendars/{id}/calendarView/delta`
+ *   ("Get incremental changes to events in a calendar view": a calendar view of the default calendar "or some other
+ *   specified calendar", each calendar tracked on its own).
  * - `contacts`: `/contacts` with `$filter=lastModifiedDateTime ge ${gmtDate:...}` ("List contacts"): Graph's contact
  *   delta needs a contact folder id (graph-limits.ts); a filter cannot see deletions.
  * - `files`: drive delta of the root or of a folder ("driveItem: delta"; a folder below the root is tracked by
@@ -27,10 +29,11 @@ export type WatchPreset = (typeof WATCH_PRESETS)[number];
 export type Watch = WatchPreset | 'advanced';
 
 /** Which picker a preset takes its target from (`undefined`: none). */
-export const PRESET_TARGET: Record<WatchPreset, 'mailFolder' | 'driveFolder' | undefined> = {
+export type PresetTarget = 'mailFolder' | 'calendar' | 'driveFolder';
+export const PRESET_TARGET: Record<WatchPreset, PresetTarget | undefined> = {
   newMail: 'mailFolder',
   mail: 'mailFolder',
-  calendar: undefined,
+  calendar: 'calendar',
   contacts: undefined,
   files: 'driveFolder',
 };
@@ -53,7 +56,8 @@ function target(value: string | undefined, where: string): string | undefined {
 
 /**
  * The `configuration` object of a preset. `watchTarget`: a mail folder id (default the Inbox) for the mail presets, a
- * drive folder item id (default the drive's root) for `files`; ignored by the others.
+ * calendar id (default the default calendar) for `calendar`, a drive folder item id (default the drive's root) for
+ * `files`; ignored by `contacts`.
  */
 export function presetConfiguration(watch: WatchPreset, watchTarget?: string): Record<string, Record<string, unknown>> {
   switch (watch) {
@@ -72,8 +76,10 @@ export function presetConfiguration(watch: WatchPreset, watchTarget?: string): R
       const folder = target(watchTarget, 'watchTarget') ?? DEFAULT_MAIL_FOLDER;
       return { messages: { url: `/me/mailFolders/${folder}/messages/delta`, idField: 'id' } };
     }
-    case 'calendar':
-      return { events: { url: '/me/calendarView/delta', idField: 'id' } };
+    case 'calendar': {
+      const calendar = target(watchTarget, 'watchTarget');
+      return { events: { url: calendar ? `/me/calendars/${calendar}/calendarView/delta` : '/me/calendarView/delta', idField: 'id' } };
+    }
     case 'contacts':
       return {
         contacts: {

@@ -2,7 +2,7 @@
  * Admin route of the poller dialog's "Watch" select (issue 16 item 1), registered by the poller module:
  * `GET ms365-poller/preset?watch=newMail&target=<id>` (permission `ms365-poller.read`) → `{ configuration, target }`:
  * the Open Connectors configuration the preset runs (core/opencon/presets.ts, pretty JSON as the node stores it) and
- * which picker the preset takes its target from (`mailFolder`, `driveFolder` or none). The dialog keeps no copy of
+ * which picker the preset takes its target from (`mailFolder`, `calendar`, `driveFolder` or none). The dialog keeps no copy of
  * the mapping; a bad watch or target is a 400 naming it. Nothing secret is involved.
  */
 import type { NodeAPI } from 'node-red';

@@ -7,8 +7,8 @@
  *   `/calendarView?startDateTime&endDateTime` (series expanded), `/calendarView/delta` (occurrence stubs, §11.2;
  *   `/events/delta` refused); contacts `/contacts`, `/contacts/{id}` (also under `/contactFolders/{id}/`),
  *   `/contactFolders/{id}/contacts/delta` (`/contacts/delta` and `/messages/delta` refused as Graph refuses them);
- * - calendars `/calendars` ("List calendars"), mail folders' `/mailFolders/{id}/childFolders`, drives `/drives`
- *   ("List drives");
+ * - calendars `/calendars` ("List calendars"), `/calendars/{id}` with its `/events` and `/calendarView[/delta]`;
+ *   mail folders' `/mailFolders/{id}/childFolders`, drives `/drives` ("List drives");
  * - drive `/drive`, `/drive/root`, `/drive/root/children`, `/drive/items/{id}`, `/drive/items/{id}/children`,
  *   `/drive/root/delta` (also `/drives/{id}/...`; `?token=latest`, `delta(token='...')`); per the user's
  *   `driveType`: `/drive/items/{folder}/delta` on personal drives only (business: 501 `notSupported`), timestamp
@@ -627,6 +627,14 @@ function route(ctx: Ctx, rest: string[], functionToken: string | undefined): Rec
         const select = parseSelect(ctx.query.get('$select'));
         return { '@odata.context': context(ctx, 'calendars'), value: [project(calendarJson(ctx), select)] };
       }
+      // "Get calendar" and a calendar's events and calendar view (`/calendars/{id}/calendarView/delta`: "Get
+      // incremental changes to events in a calendar view", each calendar tracked on its own): the one simulated
+      // calendar is the default one, so its paths answer as `/calendar`, `/events`, `/calendarView` do. Another id:
+      // 404 `ErrorItemNotFound`, as for any Outlook item that does not exist.
+      if (second !== data.calendarId) throw outlookNotFound();
+      if (n === 2) return { '@odata.context': context(ctx, 'calendars/$entity'), ...calendarJson(ctx) };
+      const below = third.toLowerCase();
+      if (below === 'events' || below === 'calendarview') return route(ctx, rest.slice(2), functionToken);
       break;
     }
     case 'drives': {

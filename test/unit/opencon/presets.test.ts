@@ -3,7 +3,7 @@
  * accepts (which also runs graph-limits), in the mode and with the date rules the preset promises.
  */
 import assert from 'node:assert/strict';
-import { presetConfiguration, presetConfigurationText, isWatchPreset, WATCH_PRESETS } from '../../../src/core/opencon/presets';
+import { presetConfiguration, presetConfigurationText, isWatchPreset, PRESET_TARGET, WATCH_PRESETS } from '../../../src/core/opencon/presets';
 import { parsePollerConfiguration, type PollerConfigContext } from '../../../src/core/opencon/poller-config';
 import { checkGraphLimits } from '../../../src/core/opencon/graph-limits';
 import { ConfigurationError } from '../../../src/core/errors';
@@ -50,8 +50,14 @@ describe('poller presets', () => {
     assert.equal(r!.url, '/me/mailFolders/f-2/messages/delta');
   });
 
-  it('calendar, contacts and files: default calendar delta, contacts filter, drive root or folder delta', () => {
-    assert.equal(parsePollerConfiguration(presetConfiguration('calendar', 'ignored'), delegated)[0]!.url, '/me/calendarView/delta');
+  it('calendar, contacts and files: the default or a picked calendar\'s calendarView delta, contacts filter, drive root or folder delta', () => {
+    assert.equal(parsePollerConfiguration(presetConfiguration('calendar'), delegated)[0]!.url, '/me/calendarView/delta');
+    const [cal] = parsePollerConfiguration(presetConfiguration('calendar', 'AAMkCal-1='), delegated);
+    assert.equal(cal!.url, '/me/calendars/AAMkCal-1=/calendarView/delta');
+    assert.equal(cal!.mode, 'delta');
+    assert.equal(PRESET_TARGET.calendar, 'calendar');
+    assert.equal(PRESET_TARGET.contacts, undefined);
+    assert.equal(parsePollerConfiguration(presetConfiguration('contacts', 'ignored'), delegated)[0]!.url.startsWith('/me/contacts?'), true);
     const [c] = parsePollerConfiguration(presetConfiguration('contacts'), delegated);
     assert.equal(c!.mode, 'filter');
     assert.equal(c!.dates.createdField, 'createdDateTime');

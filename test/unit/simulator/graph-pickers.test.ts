@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { useSimulator } from '../../support/simulator';
-import { get } from './graph-helpers';
+import { deltaRound, get } from './graph-helpers';
 
 /**
  * The reads behind the editor's pickers (issue 16, item 2), as Graph serves them: "List calendars", "List drives",
@@ -45,5 +45,34 @@ describe('simulated Graph: calendars, drives and child folders (pickers)', () =>
     assert.ok(res.data['@odata.context']);
     const missing = await get(sim(), token, '/me/mailFolders/AAMkNOPE/childFolders');
     assert.equal(missing.status, 404);
+  });
+
+  it('GET /me/calendars/{id}: the picked calendar, its events and its calendarView delta (Calendars.Read); another id 404 ErrorItemNotFound', async () => {
+    const token = delegated(['Calendars.Read']);
+    const [calendar] = (await get(sim(), token, '/me/calendars')).data.value;
+    const one = await get(sim(), token, `/me/calendars/${calendar.id}`);
+    assert.equal(one.status, 200);
+    assert.equal(one.data.id, calendar.id);
+    assert.equal(one.data.isDefaultCalendar, true);
+    const start = new Date(sim().state.clock.now() + 86_400_000).toISOString();
+    const event = sim().state.graph.store.createEvent(user(), { subject: 'In the picked calendar', start });
+    const events = await get(sim(), token, `/me/calendars/${calendar.id}/events`);
+    assert.equal(events.status, 200);
+    assert.deepEqual(events.data.value.map((e: { id: string }) => e.id), [event.id]);
+    const from = new Date(sim().state.clock.now() - 86_400_000).toISOString();
+    const to = new Date(sim().state.clock.now() + 7 * 86_400_000).toISOString();
+    const round = await deltaRound(sim(), token, `/me/calendars/${calendar.id}/calendarView/delta?startDateTime=${from}&endDateTime=${to}`);
+    assert.deepEqual(round.items.map((e) => e.id), [event.id]);
+    assert.match(round.deltaLink, new RegExp(`/calendars/${calendar.id}/calendarView/delta\\?`));
+    const later = sim().state.graph.store.createEvent(user(), { subject: 'Later', start });
+    const next = await deltaRound(sim(), token, round.deltaLink);
+    assert.deepEqual(next.items.map((e) => e.id), [later.id]);
+    for (const path of ['/me/calendars/AAMkNOPE', '/me/calendars/AAMkNOPE/calendarView/delta']) {
+      const missing = await get(sim(), token, path);
+      assert.equal(missing.status, 404, path);
+      assert.equal(missing.data.error.code, 'ErrorItemNotFound', path);
+    }
+    const denied = await get(sim(), delegated(['Mail.Read']), `/me/calendars/${calendar.id}/calendarView/delta?startDateTime=${from}&endDateTime=${to}`);
+    assert.equal(denied.status, 403);
   });
 });
