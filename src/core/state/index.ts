@@ -6,3 +6,4 @@ export { openRedisState, validatePrefix, DEFAULT_PREFIX, RedisSharedState, Redis
 export { LeaseKeeper, type LeaseKeeperOptions, type LeaseLossReason } from './lease-keeper';
 export { SharedTokenStore, TokenRecordConflictError, type SharedTokenStoreOptions } from './shared-token-store';
 export { LeaseRefreshGate, type LeaseRefreshGateOptions } from './refresh-gate';
+export { ClusterPollerCursors, type ClusterCursorOptions } from './cluster-cursors';
