@@ -81,6 +81,7 @@ export = function register(RED: NodeAPI): void {
     node.currentStatus = statuses.current;
     // Cluster mode: a named cluster node that is not deployed is an error, never a fall-back to the token file.
     const clusterId = typeof def.cluster === 'string' ? def.cluster.trim() : '';
+    node.clusterId = clusterId || undefined;
     node.cluster = clusterId ? ((RED.nodes.getNode(clusterId) as ClusterNode | null) ?? undefined) : undefined;
     if (!configError && clusterId && !node.cluster) configError = new ConfigurationError('cluster', text(RED, 'ms365-connector.errors.clusterMissing', { cluster: clusterId }));
     let closed = false;

@@ -42,6 +42,8 @@ export = function register(RED: NodeAPI): void {
     let resources: ResourceConfig[];
     let every: number;
     try {
+      // A cluster that is named but not deployed: no fall-back to the state file (the connector says why).
+      if (connector.clusterId && !connector.cluster) throw new Error(t('errors.clusterMissing', { cluster: connector.clusterId }));
       every = intervalMs(def.interval, (value) => t('errors.badInterval', { value }));
       resources = parsePollerConfiguration(def.configuration, {
         elementKey: connector.elementKey,
@@ -144,7 +146,8 @@ export = function register(RED: NodeAPI): void {
         }
       }
       if (!owned && resources.length && !closing) {
-        node.status({ fill: 'grey', shape: 'ring', text: t('status.standby', { owner: (await cursors.standbyOwner()) ?? '?' }) });
+        const owner = await cursors.standbyOwner().catch(() => null);
+        node.status(owner === null ? { fill: 'red', shape: 'ring', text: t('status.clusterUnavailable') } : { fill: 'grey', shape: 'ring', text: t('status.standby', { owner: owner ?? '?' }) });
         return undefined;
       }
       node.status(roundStatus(t, { missingPermission, failure, count, pollStart }));

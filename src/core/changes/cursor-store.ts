@@ -26,7 +26,10 @@ export interface PollerCursorStore {
   beforeSend(key: string, cursor: PollerCursor | undefined, events: Ms365Event[]): Promise<boolean>;
   /** After the send. */
   afterSend(key: string): Promise<void>;
-  /** Who polls instead of this instance when it owns none of its keys (a cluster's standby); else undefined. */
+  /**
+   * Who polls instead of this instance when it owns none of its keys (a cluster's standby); else undefined. Rejects
+   * while the shared state cannot be used (a cluster's Redis unreachable).
+   */
   standbyOwner(): Promise<string | undefined>;
   /** Graceful close (removed: the node was deleted from the flows). */
   close(removed: boolean): Promise<void>;

@@ -13,6 +13,8 @@ import { StaleFenceError } from './errors';
 import { LeaseKeeper } from './lease-keeper';
 import { leaseNames, type CursorStore, type Lease, type LeaseStore } from './types';
 
+const RETRY_OPEN_MS = 5_000;
+
 export interface ClusterCursorOptions {
   /** The cluster's shared state (waits for the connection). */
   open(): Promise<{ leases: LeaseStore; cursors: CursorStore }>;
@@ -41,6 +43,8 @@ export class ClusterPollerCursors implements PollerCursorStore {
   private readonly entries = new Map<string, Entry>();
   private store?: { leases: LeaseStore; cursors: CursorStore };
   private closed = false;
+  private openError: Error | undefined;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ClusterCursorOptions) {
     for (const key of options.keys) this.entries.set(key, { name: leaseNames.poller(options.nodeId, key), sentPending: false });
@@ -65,7 +69,18 @@ export class ClusterPollerCursors implements PollerCursorStore {
   /** Starts holding every key; resolves when each is either ours (loaded) or held by another instance. */
   async begin(keys: string[], at: number): Promise<void> {
     this.beginAt ??= at;
-    const store = (this.store ??= await this.options.open());
+    if (!this.store) {
+      try {
+        this.store = await this.options.open();
+        this.openError = undefined;
+      } catch (err) {
+        // Redis not usable yet: tried again (the cluster node retries its connection), nobody owns anything here.
+        this.openError = err as Error;
+        if (!this.closed) this.retry = setTimeout(() => void this.begin(keys, at).catch(() => undefined), RETRY_OPEN_MS);
+        throw err;
+      }
+    }
+    const store = this.store;
     if (this.closed) return;
     for (const key of keys) {
       const entry = this.entries.get(key);
@@ -117,7 +132,9 @@ export class ClusterPollerCursors implements PollerCursorStore {
     await this.write(entry, key, { cursor: entry.cursor, pending: [] });
   }
 
+  /** Rejects with the connection error while the cluster's Redis cannot be used. */
   async standbyOwner(): Promise<string | undefined> {
+    if (this.openError) throw this.openError;
     if (!this.store || [...this.entries.keys()].some((key) => this.owns(key))) return undefined;
     for (const entry of this.entries.values()) {
       const holder = await this.store.leases.holder(entry.name).catch(() => undefined);
@@ -128,6 +145,7 @@ export class ClusterPollerCursors implements PollerCursorStore {
 
   async close(removed: boolean): Promise<void> {
     this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
     for (const entry of this.entries.values()) {
       if (removed && entry.lease && this.store) await this.store.cursors.remove(entry.lease).catch(() => undefined);
       await entry.keeper?.stop();
