@@ -21,7 +21,7 @@ import { leaseNames, type RedisSharedState } from '../../src/core/state';
 import type { ConnectorNode } from '../../src/nodes/shared/connector-api';
 
 const clusterModule = require('../../src/nodes/ms365-cluster');
-const LEASE_MS = 1_500;
+const LEASE_MS = 3_000;
 
 type Spied = NodeJS.EventEmitter & { receive(msg: Record<string, unknown>): void };
 
@@ -107,11 +107,13 @@ describe('ms365-poller and ms365-connector with a cluster (node, real redis-serv
     await first.firstPoll();
     const made = store().createMessage(user(), { subject: 'left pending by the other instance' });
     await first.round();
-    assert.equal(first.events.length, 1);
+    // (Objects of earlier tests made in the starting point's second come out too: main's rule for that second.)
+    const pendingEvent = first.events.find((e) => e.objectId === String(made.id));
+    assert.ok(pendingEvent);
     const record = (await observer.cursors.read(name))!.value;
     await helper.unload(); // a graceful stop releases the lease
     const lease = await waitFor('the lease released', () => observer.leases.acquire(name, 60_000), 1_000);
-    await observer.cursors.save(lease, { cursor: record.cursor, pending: first.events });
+    await observer.cursors.save(lease, { cursor: record.cursor, pending: [pendingEvent] });
 
     const second = await load();
     await second.round();
@@ -122,10 +124,10 @@ describe('ms365-poller and ms365-connector with a cluster (node, real redis-serv
     const later = store().createMessage(user(), { subject: 'after the take-over' });
     await observer.leases.release(lease);
     await waitFor('pending resent by the new owner', () => second.events.length >= 1, 10_000);
-    assert.deepEqual(second.events[0]!.eventId, first.events[0]!.eventId, 'same eventId');
-    assert.equal(second.events[0]!.objectId, String(made.id));
+    assert.deepEqual(second.events[0], pendingEvent, 'the pending event first, same eventId');
     await waitFor('the change made meanwhile', () => second.events.some((e) => e.objectId === String(later.id)), 10_000);
-    assert.equal(second.events.filter((e) => e.objectId === String(made.id)).length, 1, 'continues from the cursor (no new starting point, no repeat)');
+    const again = second.events.filter((e) => e.objectId === String(made.id));
+    assert.deepEqual([...new Set(again.map((e) => e.eventId))], [pendingEvent.eventId], 'continues from the cursor (no new starting point, no new event)');
   });
 
   it('a stale owner: its write is refused, it sends nothing, re-acquires and resends what the new owner left pending', async () => {
@@ -144,8 +146,8 @@ describe('ms365-poller and ms365-connector with a cluster (node, real redis-serv
     assert.equal(stored.value.cursor?.mode, 'delta', 'cursor not moved by the refused write');
     assert.deepEqual(stored.value.pending, []);
     await observer.leases.release(lease);
-    await waitFor('taken back, the change emitted once', () => events.some((e) => e.objectId === String(made.id)), 10_000);
-    assert.equal(events.filter((e) => e.objectId === String(made.id)).length, 1);
+    await waitFor('taken back, the change emitted', () => events.some((e) => e.objectId === String(made.id)), 10_000);
+    assert.equal(new Set(events.filter((e) => e.objectId === String(made.id)).map((e) => e.eventId)).size, 1, 'one event (a repeat only with its eventId)');
   });
 
   it('a connector whose cluster node is missing: red "cluster node missing" and an error; no token file', async () => {
