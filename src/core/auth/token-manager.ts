@@ -154,7 +154,8 @@ export class TokenManager implements TokenSource {
 
   /** Tokens from a completed sign-in (authorization code redeemed): persisted, then used. */
   async signedIn(tokens: TokenSet): Promise<void> {
-    await this.persist(tokens);
+    // A new sign-in replaces whatever another instance of a cluster stored meanwhile.
+    await this.persist(tokens, true);
     this.tokens = tokens;
     this.account = tokens.account ?? this.account;
     this.lastError = undefined;
@@ -267,7 +268,7 @@ export class TokenManager implements TokenSource {
   }
 
   /** Save `tokens` (or, with undefined, the account without tokens) before they are used. */
-  private async persist(tokens: TokenSet | undefined): Promise<void> {
+  private async persist(tokens: TokenSet | undefined, overwrite = false): Promise<void> {
     const record: StoredTokens = {
       refreshToken: tokens?.refreshToken,
       accessToken: tokens?.accessToken,
@@ -278,7 +279,12 @@ export class TokenManager implements TokenSource {
       savedAt: this.now(),
     };
     try {
-      await this.options.store.save(record);
+      await this.options.store.save(record).catch(async (err: unknown) => {
+        // A shared store refused a stale version (`token_record_conflict`): read the current one, then write over it.
+        if (!overwrite || !(err instanceof Ms365Error) || err.code !== 'token_record_conflict') throw err;
+        await this.options.store.load();
+        await this.options.store.save(record);
+      });
     } catch (err) {
       // Keep working with the tokens in memory; say that a restart would need a new sign-in.
       this.logger.error(`could not persist the rotated tokens (${(err as Error).message}); a restart will need a new sign-in`);

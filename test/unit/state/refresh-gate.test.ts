@@ -42,6 +42,17 @@ describe('LeaseRefreshGate: one token request per expiry across instances (real 
     assert.equal(new Set(tokens).size, 1, 'all three use it');
   });
 
+  it('a sign-in on one instance replaces the record even when another instance wrote it since this one read it', async () => {
+    const [a, b] = await Promise.all(['a', 'b'].map(async (owner) => instance(await states.open(owner))));
+    await Promise.all([a!.init(), b!.init()]);
+    await b!.getAccessToken(); // b writes the record (version 1); a last read version 0
+    await a!.signedIn({ accessToken: 'signed-in-at', refreshToken: 'signed-in-rt', expiresAt: Date.now() + 3_600_000, account: 'adele@contoso.com' });
+    const reader = new SharedTokenStore({ records: (await states.open('reader')).tokens, connectorId: 'conn1', secret: 'shared-credential-secret' });
+    const stored = await reader.load();
+    assert.equal(stored?.refreshToken, 'signed-in-rt');
+    assert.equal(stored?.account, 'adele@contoso.com');
+  });
+
   it('the token rejected on all three at once (401): one new grant, the others adopt it; the record is versioned and sealed', async () => {
     const observer = await states.open('observer');
     const three = await Promise.all(['a', 'b', 'c'].map(async (owner) => instance(await states.open(owner))));
