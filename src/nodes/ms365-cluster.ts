@@ -24,6 +24,7 @@ interface ClusterCredentials {
 }
 
 const RETRY_MS = 5_000;
+const CLOSE_GRACE_MS = 300;
 
 type StatusKey = 'connecting' | 'connected' | 'reconnecting' | 'unreachable' | 'passwordNeeded' | 'wrongPassword' | 'evictionPolicy' | 'invalidConfig' | 'error';
 
@@ -114,9 +115,13 @@ export = function register(RED: NodeAPI): void {
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
       statuses.close();
-      // An attempt under way ends within its connect timeout; a connection it made is closed.
+      // An attempt under way ends within its connect timeout; a connection it made is closed, after a moment for
+      // the users stopping at the same time to release their leases (the next owner then need not wait for a TTL).
       outcome
-        .then((state) => state.close(), () => undefined)
+        .then(async (state) => {
+          await new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
+          await state.close();
+        }, () => undefined)
         .catch(() => undefined)
         .finally(done);
     });

@@ -12,15 +12,18 @@ import { TokenManager, type AuthStatus } from '../core/auth/token-manager';
 import { tokenBinding } from '../core/auth/token-store';
 import { GraphClient, type TokenSource } from '../core/graph/client';
 import type { ConnectorNode } from './shared/connector-api';
+import { text } from './shared/i18n';
 import { catalogText, renderStatus, statusOf, type ConnectorStatus } from './shared/connector-status';
-import { connectorTokenStore, removeTokenFile } from './shared/connector-token-store';
+import { connectorTokenStore, installationSecret, removeTokenFile } from './shared/connector-token-store';
+import type { ClusterNode } from './shared/cluster-api';
+import { clusterTokens } from './shared/cluster-tokens';
 import { registerConnectorRoutes, type LiveConnector } from './shared/connector-auth-routes';
 import { registerImportRoute } from './shared/import-route';
 import { registerConnectorTestRoute } from './shared/connector-check-route';
 import { registerBrowseRoutes } from './shared/browse-routes';
 import { statusFanOut } from './shared/status-fan-out';
 
-type ConnectorDef = NodeDef & Omit<ConnectorProperties, 'name'>;
+type ConnectorDef = NodeDef & Omit<ConnectorProperties, 'name'> & { cluster?: string };
 
 interface ConnectorCredentials {
   clientId?: string;
@@ -76,6 +79,12 @@ export = function register(RED: NodeAPI): void {
     node.register = statuses.register;
     node.deregister = statuses.deregister;
     node.currentStatus = statuses.current;
+    // Cluster mode: a named cluster node that is not deployed is an error, never a fall-back to the token file.
+    const clusterId = typeof def.cluster === 'string' ? def.cluster.trim() : '';
+    node.clusterId = clusterId || undefined;
+    node.cluster = clusterId ? ((RED.nodes.getNode(clusterId) as ClusterNode | null) ?? undefined) : undefined;
+    if (!configError && clusterId && !node.cluster) configError = new ConfigurationError('cluster', text(RED, 'ms365-connector.errors.clusterMissing', { cluster: clusterId }));
+    let closed = false;
 
     let manager: TokenManager | undefined;
     if (!config || configError) {
@@ -83,16 +92,18 @@ export = function register(RED: NodeAPI): void {
       node.graph = new GraphClient({ baseUrl: config?.graphBaseUrl ?? DEFAULT_GRAPH_BASE_URL, tokens: failingTokens(error), logger: node });
       node.authStatus = () => ({ state: 'error', error: error.message });
       const missing = error.setting === 'clientId' || error.setting === 'clientSecret';
-      show({ fill: 'red', shape: 'ring', key: missing ? 'missingClient' : 'invalidConfig' });
+      show({ fill: 'red', shape: 'ring', key: missing ? 'missingClient' : error.setting === 'cluster' ? 'clusterMissing' : 'invalidConfig' });
       node.error(error.message);
     } else {
       const oauth = new MicrosoftOAuth({ authorityHost: config.authorityHost, tenant: config.tenant, clientId, clientSecret });
       const binding = tokenBinding(clientId, config.tenant, config.authorityHost);
+      const shared = node.cluster ? clusterTokens(node.cluster, node.id, installationSecret(RED)) : undefined;
       manager = new TokenManager({
         grantType: config.grantType,
         oauth,
         scope: config.scope,
-        store: connectorTokenStore(RED, node.id),
+        store: shared?.store ?? connectorTokenStore(RED, node.id),
+        gate: shared?.gate,
         binding,
         autoRefresh: true,
         logger: node,
@@ -104,9 +115,16 @@ export = function register(RED: NodeAPI): void {
       tokens.onChange((status: AuthStatus) => show(statusOf(status, cfg.grantType, cfg.userId)));
       live.set(node.id, { id: node.id, config: cfg, binding, manager: tokens, clientId, clientSecret });
       show(statusOf(tokens.status(), cfg.grantType, cfg.userId));
-      tokens
-        .init()
+      const clusterReady = shared
+        ? shared.ready((err) => {
+            show({ fill: 'red', shape: 'ring', key: 'clusterUnavailable' });
+            node.error(text(RED, 'ms365-connector.errors.clusterUnavailable', { error: err.message }));
+          }, () => closed)
+        : Promise.resolve(true);
+      clusterReady
+        .then((usable) => (usable ? tokens.init() : undefined))
         .then(async (status) => {
+          if (!status) return;
           show(statusOf(status, cfg.grantType, cfg.userId));
           if (cfg.grantType === 'client_credentials') await tokens.getAccessToken();
           else if (status.state === 'signed_out') node.warn(catalogText(RED, 'errors.signInNeeded', 'Sign-in needed: open the connector, click "Sign in with Microsoft" and deploy.'));
@@ -115,10 +133,12 @@ export = function register(RED: NodeAPI): void {
     }
 
     node.on('close', (removed: boolean, done: () => void) => {
+      closed = true;
       manager?.close();
       if (live.get(node.id)?.manager === manager) live.delete(node.id);
       statuses.close();
-      if (removed) {
+      // Cluster mode: the shared record stays (the other instances still use it).
+      if (removed && !node.cluster) {
         removeTokenFile(RED, node.id)
           .catch((err: Error) => node.warn(err.message))
           .finally(done);

@@ -6,7 +6,8 @@
  * are sent again: a crash repeats at most the last round (same eventIds) and loses nothing, even with Node-RED's
  * memory-only context or its 30 s context flush. The starting point of a new poller (or one given `msg.reset`) is
  * taken when it starts and written to that file at once, before any Graph call (`start` cursors): its first round,
- * however late Graph lets it succeed, emits every change after it. The engines live in `core/changes`, the
+ * however late Graph lets it succeed, emits every change after it. With a cluster (its connector names one) the same
+ * record lives in Redis, one instance owns each resource and the others show `standby` (`shared/poller-cursors`). The engines live in `core/changes`, the
  * configuration rules in `core/opencon/poller-config`.
  */
 import { randomUUID } from 'node:crypto';
@@ -17,7 +18,8 @@ import { pollResource, refusedForGood } from '../core/changes';
 import { MissingPermissionError } from '../core/graph/client';
 import { PermissionBackoff } from '../core/graph/permissions';
 import { useConnector } from './shared/use-connector';
-import { durableCursors } from './shared/durable-cursors';
+import { pollerCursors } from './shared/poller-cursors';
+import { intervalMs, roundStatus } from './shared/poller-round';
 import { translator } from './shared/i18n';
 import { registerPresetRoute } from './shared/preset-route';
 
@@ -27,20 +29,6 @@ interface PollerDef extends NodeDef {
   timezone: string;
   configuration: string | Record<string, unknown>;
   pollOnStart: boolean | string;
-}
-
-const MIN_INTERVAL_MS = 1000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Minutes (fractions allowed) → ms, clamped to a 1 s floor and setTimeout's limit. */
-function intervalMs(minutes: unknown, refused: (value: string) => string): number {
-  const n = Number(minutes === '' || minutes === undefined ? 15 : minutes);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(refused(JSON.stringify(minutes)));
-  return Math.min(MAX_TIMER_MS, Math.max(MIN_INTERVAL_MS, Math.round(n * 60_000)));
-}
-
-function hhmmss(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 19);
 }
 
 export = function register(RED: NodeAPI): void {
@@ -54,6 +42,8 @@ export = function register(RED: NodeAPI): void {
     let resources: ResourceConfig[];
     let every: number;
     try {
+      // A cluster that is named but not deployed: no fall-back to the state file (the connector says why).
+      if (connector.clusterId && !connector.cluster) throw new Error(t('errors.clusterMissing', { cluster: connector.clusterId }));
       every = intervalMs(def.interval, (value) => t('errors.badInterval', { value }));
       resources = parsePollerConfiguration(def.configuration, {
         elementKey: connector.elementKey,
@@ -71,8 +61,14 @@ export = function register(RED: NodeAPI): void {
     const sendEvents = (events: Ms365Event[]) => {
       for (const event of events) node.send({ _msgid: randomUUID(), topic: eventTopic(event), payload: event } as NodeMessage);
     };
-    const cursors = durableCursors(RED, node, { filePrefix: 'poller', contextKey: 'pollerState', label: 'ms365-poller', resend: sendEvents });
     const keys = resources.map((resource) => resource.objectType);
+    // The state file, or with a cluster Redis and one owner per resource: a resource just taken over is polled at once.
+    const cursors = pollerCursors(RED, node, connector.cluster, {
+      keys,
+      resend: sendEvents,
+      onOwnership: (_key, owned) => owned && setImmediate(() => void runPoll()),
+      onError: (err) => node.warn(t('errors.cluster', { error: err.message })),
+    });
     // The starting point is now (Graph's clock if the connector knows it, else ours), on disk before any Graph call.
     const recordFailed = (err: Error) => node.warn(t('errors.recordStart', { error: err.message }));
     const started = cursors.begin(keys, connector.graph.serverNow()).catch(recordFailed);
@@ -104,10 +100,12 @@ export = function register(RED: NodeAPI): void {
       let count = 0;
       let failure: Error | undefined;
       let missingPermission: string | undefined;
-      node.status({ fill: 'blue', shape: 'dot', text: t('status.polling') });
-      const roundEvents: Ms365Event[] = [];
+      let owned = 0;
+      cursors.startRound();
       for (const resource of resources) {
         if (closing) return undefined;
+        if (!cursors.owns(resource.objectType)) continue; // another instance of the cluster polls it
+        if (owned++ === 0) node.status({ fill: 'blue', shape: 'dot', text: t('status.polling') });
         // A `msg.reset` came during this round: every cursor starts again there (the round after this one reads them).
         if (cursors.epoch !== epoch) break;
         const refusal = refused.get(resource.objectType);
@@ -126,14 +124,14 @@ export = function register(RED: NodeAPI): void {
             cursors.get(resource.objectType),
           );
           if (closing) return undefined;
-          roundEvents.push(...round.events);
-          // On disk before the send: the cursor never passes events that are nowhere but in memory. After a reset
-          // came during the round, its events (changes before the reset) still go out, its cursor does not.
-          await cursors.beforeSend(resource.objectType, cursors.epoch === epoch ? round.cursor : undefined, roundEvents);
+          // Stored before the send: the cursor never passes events that are nowhere but in memory. After a reset
+          // came during the round, its events (changes before the reset) still go out, its cursor does not. False:
+          // the resource is no longer ours (a stale owner's write was refused): another instance sends them.
+          if (!(await cursors.beforeSend(resource.objectType, cursors.epoch === epoch ? round.cursor : undefined, round.events))) continue;
           sendEvents(round.events);
           count += round.events.length;
           if (round.resynced) node.warn(t('errors.resynced', { objectType: resource.objectType }));
-          await cursors.afterSend();
+          await cursors.afterSend(resource.objectType);
           permissions.succeeded(resource.objectType);
         } catch (err) {
           if (closing) return undefined;
@@ -147,13 +145,12 @@ export = function register(RED: NodeAPI): void {
           if (!trigger) node.error(failure.message, { payload: { objectType: resource.objectType } } as NodeMessage);
         }
       }
-      node.status(
-        missingPermission
-          ? { fill: 'red', shape: 'ring', text: t('status.missingPermission', { permission: missingPermission }) }
-          : failure
-          ? { fill: 'red', shape: 'ring', text: t('status.error', { time: hhmmss(Date.now()) }) }
-          : { fill: 'green', shape: 'dot', text: t(count === 1 ? 'status.eventsOne' : 'status.events', { time: hhmmss(pollStart), count }) },
-      );
+      if (!owned && resources.length && !closing) {
+        const owner = await cursors.standbyOwner().catch(() => null);
+        node.status(owner === null ? { fill: 'red', shape: 'ring', text: t('status.clusterUnavailable') } : { fill: 'grey', shape: 'ring', text: t('status.standby', { owner: owner ?? '?' }) });
+        return undefined;
+      }
+      node.status(roundStatus(t, { missingPermission, failure, count, pollStart }));
       return failure;
     };
 

@@ -27,6 +27,15 @@ export interface AuthStatus {
   error?: string;
 }
 
+/**
+ * Single-flight refresh across instances (cluster mode, `core/state/refresh-gate`): either the tokens another instance
+ * stored (when `usable` accepts them) or `grant` run with the freshest stored record while this instance holds the
+ * connector's refresh lease.
+ */
+export interface RefreshGate {
+  run(usable: (stored: StoredTokens) => boolean, grant: (stored: StoredTokens | undefined) => Promise<string>): Promise<{ adopted: StoredTokens } | { token: string }>;
+}
+
 export interface TokenManagerOptions {
   grantType: 'authorization_code' | 'client_credentials';
   oauth: MicrosoftOAuth;
@@ -47,6 +56,8 @@ export interface TokenManagerOptions {
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   logger?: Logger;
+  /** Cluster mode: token requests only through this gate (the store is then shared by every instance). */
+  gate?: RefreshGate;
 }
 
 const TIMER_MAX = 2 ** 31 - 1;
@@ -143,7 +154,8 @@ export class TokenManager implements TokenSource {
 
   /** Tokens from a completed sign-in (authorization code redeemed): persisted, then used. */
   async signedIn(tokens: TokenSet): Promise<void> {
-    await this.persist(tokens);
+    // A new sign-in replaces whatever another instance of a cluster stored meanwhile.
+    await this.persist(tokens, true);
     this.tokens = tokens;
     this.account = tokens.account ?? this.account;
     this.lastError = undefined;
@@ -172,7 +184,39 @@ export class TokenManager implements TokenSource {
     return this.options.refreshMarginMs ?? 5 * 60_000;
   }
 
-  private async doRefresh(): Promise<string> {
+  private doRefresh(): Promise<string> {
+    return this.options.gate ? this.gatedRefresh(this.options.gate) : this.grantNow();
+  }
+
+  /** Stored tokens this manager may use (bound to this app). */
+  private bound(stored: StoredTokens): boolean {
+    return !this.options.binding || stored.binding === this.options.binding;
+  }
+
+  /**
+   * Cluster mode: the tokens another instance refreshed (not the access token this one holds or Graph rejected, and
+   * not within the refresh margin), or a grant with the freshest stored refresh token while holding the lease.
+   */
+  private async gatedRefresh(gate: RefreshGate): Promise<string> {
+    const held = this.tokens?.accessToken;
+    const result = await gate.run(
+      (stored) => this.bound(stored) && Boolean(stored.accessToken) && stored.accessToken !== held && (stored.expiresAt ?? 0) - this.margin() > this.now(),
+      (stored) => {
+        if (stored && this.bound(stored) && stored.refreshToken) this.tokens = { accessToken: stored.accessToken ?? '', refreshToken: stored.refreshToken, expiresAt: 0, scope: stored.scope, account: stored.account };
+        return this.grantNow();
+      },
+    );
+    if ('token' in result) return result.token;
+    const stored = result.adopted;
+    this.tokens = { accessToken: stored.accessToken ?? '', refreshToken: stored.refreshToken, expiresAt: stored.expiresAt ?? 0, scope: stored.scope, account: stored.account };
+    this.account = stored.account ?? this.account;
+    this.lastError = undefined;
+    this.setState('signed_in');
+    this.schedule();
+    return this.tokens.accessToken;
+  }
+
+  private async grantNow(): Promise<string> {
     const grant = this.options.grantType;
     if (grant === 'authorization_code' && !this.tokens?.refreshToken) {
       const error = this.stateValue === 'sign_in_needed' && this.lastError ? this.lastError : 'not signed in: use "Sign in with Microsoft" in the connector and deploy';
@@ -224,7 +268,7 @@ export class TokenManager implements TokenSource {
   }
 
   /** Save `tokens` (or, with undefined, the account without tokens) before they are used. */
-  private async persist(tokens: TokenSet | undefined): Promise<void> {
+  private async persist(tokens: TokenSet | undefined, overwrite = false): Promise<void> {
     const record: StoredTokens = {
       refreshToken: tokens?.refreshToken,
       accessToken: tokens?.accessToken,
@@ -235,7 +279,12 @@ export class TokenManager implements TokenSource {
       savedAt: this.now(),
     };
     try {
-      await this.options.store.save(record);
+      await this.options.store.save(record).catch(async (err: unknown) => {
+        // A shared store refused a stale version (`token_record_conflict`): read the current one, then write over it.
+        if (!overwrite || !(err instanceof Ms365Error) || err.code !== 'token_record_conflict') throw err;
+        await this.options.store.load();
+        await this.options.store.save(record);
+      });
     } catch (err) {
       // Keep working with the tokens in memory; say that a restart would need a new sign-in.
       this.logger.error(`could not persist the rotated tokens (${(err as Error).message}); a restart will need a new sign-in`);

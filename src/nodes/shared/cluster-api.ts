@@ -1,5 +1,5 @@
 /**
- * What an `ms365-cluster` config node offers the nodes that will use it (issue 17; not wired into any node yet):
+ * What an `ms365-cluster` config node offers the nodes that will use it (issue 17; named by connectors: `ConnectorNode.cluster`):
  * the shared state on Redis once the connection is checked, and status fan-out to registered users.
  */
 import type { Node, NodeStatus } from 'node-red';

@@ -6,7 +6,7 @@ import type { NodeAPI, NodeStatus } from 'node-red';
 import type { AuthStatus } from '../../core/auth/token-manager';
 import { text } from './i18n';
 
-export type ConnectorStatusKey = 'signedInAs' | 'appOnly' | 'refreshing' | 'signInNeeded' | 'notSignedIn' | 'error' | 'invalidConfig' | 'missingClient';
+export type ConnectorStatusKey = 'signedInAs' | 'appOnly' | 'refreshing' | 'signInNeeded' | 'notSignedIn' | 'error' | 'invalidConfig' | 'missingClient' | 'clusterMissing' | 'clusterUnavailable';
 
 
 export interface ConnectorStatus {

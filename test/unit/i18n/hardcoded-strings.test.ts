@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const NODES = path.resolve(__dirname, '..', '..', '..', 'src', 'nodes');
-const TYPES = ['ms365-connector', 'ms365-poller', 'ms365-webhook-in', 'ms365-callback-out'];
+const TYPES = ['ms365-cluster', 'ms365-connector', 'ms365-poller', 'ms365-webhook-in', 'ms365-callback-out'];
 const LANGUAGES = ['en-US', 'de', 'ja'];
 
 /** Text that is not a word of any language: values, ids, units of code. */
