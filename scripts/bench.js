@@ -15,7 +15,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const ALL = ['poller', 'webhook', 'callback', 'e2e-latency'];
+const ALL = ['poller', 'webhook', 'callback', 'e2e-latency', 'cluster'];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const benches = chosen.length ? chosen : ALL;
 for (const name of benches) {
