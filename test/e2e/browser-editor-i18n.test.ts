@@ -212,6 +212,33 @@ for (const version of VERSIONS) describe(`editor dialogs in German, Japanese; su
       await until(`"sign in first" in ${lang}`, async () => (await page.locator('#ms365-poller-target-note').innerText()) === signIn, 20_000);
       await shot(`poller-drive-picker-${lang}`);
       await closeTrays(page);
+
+      // The webhook-in's resource picker in this language: what to watch, the mail folders, the tips; "sign in first"
+      // after "Load folders"; and a refusal other than sign-in (a connector without a client id) in this language too.
+      const hook = strings(lang, 'ms365-webhook-in');
+      const connectorTexts = strings(lang, 'ms365-connector');
+      await importFlow(page, [{ ...connector(`i18nnoclient-${lang}`), name: 'No client id', grantType: 'client_credentials', userId: sim().state.defaultUser.id, credentials: {} }], { x: 700, y: 60 });
+      await openNodeDialog(page, ids['ms365-webhook-in']!);
+      const row = page.locator('#ms365-webhook-subscriptions-list .red-ui-editableList-item-content').first();
+      await row.locator('.ms365-sub-pick').click();
+      await row.locator('.ms365-sub-picker').waitFor({ state: 'visible' });
+      for (const kind of ['drive', 'events', 'contacts', 'mail']) {
+        await row.locator('.ms365-sub-kind').selectOption(kind);
+        assert.equal(await row.locator('.ms365-sub-kind-tip').innerText(), hook.get(`ms365-webhook-in.picker.tip.${kind}`));
+        const text = await trayText(page);
+        const english = englishOnly(lang, 'ms365-webhook-in').filter((words) => hasWords(text, words));
+        assert.deepEqual(english, [], `the webhook-in picker (${kind}) in ${lang} shows English: ${english.join(' | ')}`);
+      }
+      assert.ok((await trayText(page)).includes(hook.get('ms365-webhook-in.picker.allFolders')!), `folder options in ${lang}`);
+      const note = row.locator('.ms365-sub-note');
+      await row.locator('.ms365-sub-load').click();
+      await until(`"sign in first" under the webhook-in picker in ${lang}`, async () => (await note.innerText()) === signIn, 20_000);
+      await shot(`webhook-picker-${lang}`);
+      await page.selectOption('#node-input-connector', `i18nnoclient-${lang}`);
+      await row.locator('.ms365-sub-load').click();
+      const noClientId = connectorTexts.get('ms365-connector.routeError.reason.client_id_missing');
+      await until(`"enter the client id" in ${lang}`, async () => (await note.innerText()) === noClientId, 20_000);
+      await closeTrays(page);
     });
   }
 

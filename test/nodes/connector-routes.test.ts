@@ -160,13 +160,17 @@ describe('ms365-connector: Test connection and picker routes', function () {
     assert.equal(bad.status, 400, bad.text);
     assert.equal(bad.body.code, 'sign_in_failed');
     assert.match(bad.body.error, /invalid_client/);
+    // Codes the editor translates (issue 16): Microsoft's OAuth error code, never its secret.
+    assert.equal(bad.body.oauthError, 'invalid_client');
     assert.ok(!bad.text.includes('wrong-secret'));
     const noClient = await post('/ms365-connector/nothere/test', dialog({ clientId: '' }));
     assert.equal(noClient.status, 400);
     assert.match(noClient.body.error, /^clientId: /);
+    assert.deepEqual([noClient.body.code, noClient.body.setting, noClient.body.reason], ['invalid_configuration', 'clientId', 'client_id_missing']);
     const badTenant = await post('/ms365-connector/nothere/test', dialog({ tenant: 'common' }));
     assert.equal(badTenant.status, 400);
     assert.match(badTenant.body.error, /^tenant: /);
+    assert.deepEqual([badTenant.body.code, badTenant.body.setting, badTenant.body.reason], ['invalid_configuration', 'tenant', undefined]);
     assert.equal((await post('/ms365-connector/bad%20id/test', dialog())).status, 400);
   });
 
@@ -179,6 +183,7 @@ describe('ms365-connector: Test connection and picker routes', function () {
     const otherAuthority = await post('/ms365-connector/app3/browse/mailFolders', { authorityHost: 'https://login.evil.example' });
     assert.equal(otherAuthority.status, 400, otherAuthority.text);
     assert.match(otherAuthority.body.error, /^clientSecret: enter the client secret again/);
+    assert.deepEqual([otherAuthority.body.setting, otherAuthority.body.reason], ['clientSecret', 'client_secret_again']);
     const start = await post('/ms365-connector/app3/auth/start', { authorityHost: 'https://login.evil.example', callbackUrl: CALLBACK });
     assert.equal(start.status, 400, start.text);
     // With the secret typed in the dialog, an app-only test may use other hosts (here: the same, as a control).

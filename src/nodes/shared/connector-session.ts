@@ -34,6 +34,21 @@ export class RouteError extends Error {
   }
 }
 
+/**
+ * A dialog value the route cannot use, with a `reason` code the editor translates (the message stays for logs and
+ * API callers): `client_id_missing`, `client_secret_missing`, `client_secret_again`.
+ */
+export class DialogSettingError extends ConfigurationError {
+  constructor(
+    setting: string,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(setting, message);
+    this.name = 'DialogSettingError';
+  }
+}
+
 export function text(value: unknown): string {
   return typeof value === 'string' ? value.trim() : '';
 }
@@ -70,8 +85,8 @@ export function dialogSettings(RED: NodeAPI, live: Map<string, LiveConnector>, i
   const clientId = text(body.clientId) || running?.clientId || text(deployed.clientId);
   const bodySecret = typeof body.clientSecret === 'string' && body.clientSecret !== PASSWORD_PLACEHOLDER ? body.clientSecret : '';
   const clientSecret = bodySecret || running?.clientSecret || (typeof deployed.clientSecret === 'string' ? deployed.clientSecret : '');
-  if (!clientId) throw new ConfigurationError('clientId', 'enter the application (client) id first');
-  if (!clientSecret) throw new ConfigurationError('clientSecret', 'enter the client secret first');
+  if (!clientId) throw new DialogSettingError('clientId', 'client_id_missing', 'enter the application (client) id first');
+  if (!clientSecret) throw new DialogSettingError('clientSecret', 'client_secret_missing', 'enter the client secret first');
   const base = running?.config;
   const grant = grantType ?? (text(body.grantType) || base?.grantType);
   const sameGrant = base && base.grantType === grant;
@@ -88,7 +103,7 @@ export function dialogSettings(RED: NodeAPI, live: Map<string, LiveConnector>, i
   // The deployed secret goes only to the deployed authority host: another host needs the secret typed again.
   const deployedAuthority = deployedHosts(RED, live, id).authorityHost;
   if (!bodySecret && deployedAuthority && deployedAuthority !== config.authorityHost) {
-    throw new ConfigurationError('clientSecret', "enter the client secret again: the authority host is not the deployed connector's");
+    throw new DialogSettingError('clientSecret', 'client_secret_again', "enter the client secret again: the authority host is not the deployed connector's");
   }
   return { config, clientId, clientSecret, secretFromDialog: Boolean(bodySecret) };
 }
@@ -155,21 +170,25 @@ export async function openSession(RED: NodeAPI, live: Map<string, LiveConnector>
   return { config, clientId, graph: graphFor(config, manager), close: () => manager.close() };
 }
 
-/** Answers an error of an admin route: 4xx with `{error, code[, permission]}`, never a token or secret. */
+/**
+ * Answers an error of an admin route: 4xx with `{error, code[, permission]}`, never a token or secret. For the editor
+ * to say it in its language, a bad setting also names it (`setting`, and `reason` for a value the dialog must give),
+ * a sign-in failure its OAuth error code (`oauthError`, `aadsts`), a Graph error its HTTP status and Graph code.
+ */
 export function sendRouteError(RED: NodeAPI, res: Response, what: string, err: unknown): void {
   res.set('Cache-Control', 'no-store');
   if (err instanceof RouteError) {
     res.status(err.status).json({ error: err.message, code: err.code });
   } else if (err instanceof ConfigurationError) {
-    res.status(400).json({ error: err.message, code: 'invalid_configuration' });
+    res.status(400).json({ error: err.message, code: 'invalid_configuration', setting: err.setting, ...(err instanceof DialogSettingError ? { reason: err.reason } : {}) });
   } else if (err instanceof OAuthError) {
     const signIn = err.kind === 'sign_in_needed';
-    res.status(signIn ? 409 : 400).json({ error: signIn ? `${SIGN_IN_FIRST} (${err.message})` : err.message, code: signIn ? 'sign_in_needed' : 'sign_in_failed' });
+    res.status(signIn ? 409 : 400).json({ error: signIn ? `${SIGN_IN_FIRST} (${err.message})` : err.message, code: signIn ? 'sign_in_needed' : 'sign_in_failed', oauthError: err.error, aadsts: err.aadsts ?? null });
   } else if (err instanceof MissingPermissionError) {
     res.status(403).json({ error: err.message, code: 'missing_permission', permission: err.permission ?? null });
   } else if (err instanceof GraphError) {
     const status = err.status === 404 || err.status === 400 ? err.status : 502;
-    res.status(status).json({ error: `Microsoft Graph answered ${err.status}: ${err.message}`, code: 'graph_error' });
+    res.status(status).json({ error: `Microsoft Graph answered ${err.status}: ${err.message}`, code: 'graph_error', status: err.status, graphCode: err.graphCode });
   } else {
     RED.log.error(`ms365-connector ${what}: ${(err as Error).message}`);
     res.status(500).json({ error: `${what} failed`, code: 'internal' });
