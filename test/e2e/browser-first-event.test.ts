@@ -5,7 +5,8 @@
  * dialog a new connector added with the "+" of the Connector field (app-only, on the simulator's hosts through the
  * cloud select's "Other"), checked with Test connection, added; "New mail in a folder" kept, the Inbox picked with
  * Load, every 1 second; Done, Deploy; a mail created in the simulator's Inbox comes out in the debug sidebar as
- * CREATED. No JSON is typed anywhere. Each step is a screenshot in a temporary directory (printed), not in the repo.
+ * CREATED. No JSON is typed anywhere. Each step is a screenshot in a temporary directory (printed); with
+ * `UPDATE_SCREENSHOTS=1` the Node-RED 4.1 run refreshes README's sequence in docs/screenshots.
  * Skips with a message when /usr/bin/chromium is absent (fails in CI).
  */
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { useSimulator } from '../support/simulator';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
-import { clearNotifications, clickTrayDone, deployFlows, nodeIdsOf, openNodeDialog, paletteDrop, until, useEditor, wireNodes } from '../support/browser';
+import { DOCS_SCREENSHOT_DIR, clearNotifications, clickTrayDone, deployFlows, nodeIdsOf, openNodeDialog, paletteDrop, until, useEditor, wireNodes } from '../support/browser';
 
 const VERSIONS = (process.env.MS365_BROWSER_NODE_RED || '4,5')
   .split(',')
@@ -26,10 +27,19 @@ for (const version of VERSIONS) describe(`palette to first event in headless chr
   this.timeout(180_000);
   let shots = '';
   let step = 0;
-  /** A screenshot of this step (the whole editor) into the temporary directory. */
+  /**
+   * A screenshot of this step (the whole editor) into the temporary directory; on Node-RED 4.1 with
+   * `UPDATE_SCREENSHOTS=1` also into docs/screenshots/first-event-NN-<name>.png (README "From the palette to the first
+   * event").
+   */
   async function shot(name: string): Promise<void> {
     await clearNotifications(page);
-    await page.screenshot({ path: path.join(shots, `${String(++step).padStart(2, '0')}-${name}.png`) });
+    const file = `${String(++step).padStart(2, '0')}-${name}.png`;
+    await page.screenshot({ path: path.join(shots, file) });
+    if (version === 4 && process.env.UPDATE_SCREENSHOTS === '1' && name !== 'failed') {
+      fs.mkdirSync(DOCS_SCREENSHOT_DIR, { recursive: true });
+      fs.copyFileSync(path.join(shots, file), path.join(DOCS_SCREENSHOT_DIR, `first-event-${file}`));
+    }
   }
   const editor = useEditor(version, { onFailure: () => shot('failed') });
   const sim = useSimulator();
