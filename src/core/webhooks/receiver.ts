@@ -11,7 +11,10 @@
  *   events are stored before the send.
  * - Cluster mode (issue 17 item 3, docs/cluster.md): with `sharedDedupe` (the cluster's `DedupeStore`, keys scoped to
  *   the node by the adapter), an Outlook item is also claimed across instances, so a notification that reaches two
- *   instances (Graph's retries may go to another one behind a load balancer) comes out once.
+ *   instances (Graph's retries may go to another one behind a load balancer) comes out once. With
+ *   `sharedSubscriptions`, one instance owns the node's subscriptions (`subscription-owner.ts`): only it creates,
+ *   renews, recreates and deletes them, the records in Redis (fenced); the others stand by, answer notifications and
+ *   check their clientState against the shared records.
  * The adapter (`src/nodes/ms365-webhook-in.ts`) owns the HTTP route, the configuration checks and Node-RED's I/O.
  */
 import { eventTopic, type Ms365Event } from '../events';
@@ -22,14 +25,17 @@ import { startDelta } from '../changes/delta-engine';
 import { serialRounds } from '../changes/serial-rounds';
 import type { EngineContext } from '../changes/shared';
 import { parsePollerConfiguration, type ResourceConfig } from '../opencon/poller-config';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { BoundedSet } from './bounded-set';
 import { advanceBookmark, catchUpQuery, versionKey } from './catch-up';
 import { clientStateCheck, driveResourceOf, normalizeNotification, notificationKey, objectTypeOf, withoutClientState, type NotificationBatch, type NotificationItem } from './notifications';
 import { decryptResourceData, isEncryptedContent } from './rich-notifications';
-import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
+import { NotOwnerError, SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
+import { SubscriptionOwnership } from './subscription-owner';
+import { StaleFenceError } from '../state/errors';
 import { isDriveResource } from './subscription-specs';
 import { ValidationTokenVerifier } from './validation-tokens';
-import type { DedupeStore } from '../state/types';
+import type { DedupeStore, LeaseStore, SubscriptionStore } from '../state/types';
 
 /**
  * How long a notification is claimed across instances: Graph retries an unanswered notification for up to 4 hours
@@ -48,7 +54,10 @@ export type WebhookStatusKey =
   | 'missingPermission'
   | 'received'
   | 'receivedDropped'
-  | 'receivedInvalid';
+  | 'receivedInvalid'
+  | 'standby'
+  | 'standbyWaiting'
+  | 'standbyReceived';
 
 export interface WebhookCursors {
   readonly loaded: Promise<void>;
@@ -86,6 +95,15 @@ export interface WebhookReceiverOptions {
    * (Redis away) the item still comes out (at least once) and the error is reported once per outage.
    */
   sharedDedupe?: DedupeStore;
+  /**
+   * Cluster mode: one subscription owner per node across the instances (lease `subscriptions:<nodeId>`), the records
+   * in the cluster's `SubscriptionStore` instead of `loadSubscriptions` / `saveSubscriptions`.
+   */
+  sharedSubscriptions?: {
+    open(): Promise<{ leases: LeaseStore; subscriptions: SubscriptionStore }>;
+    nodeId: string;
+    ttlMs: number;
+  };
   loadSubscriptions(): Promise<SubscriptionRecord[]>;
   saveSubscriptions(records: SubscriptionRecord[]): Promise<void>;
   /** Output 1: one change event. */
@@ -110,7 +128,11 @@ export class WebhookReceiver {
   /** Versions (id + etag) already emitted, by a notification or a catch-up: neither path emits one twice. */
   private readonly versionsSeen = new BoundedSet(10_000);
   private readonly abort = new AbortController();
-  private readonly manager: SubscriptionManager;
+  private manager: SubscriptionManager;
+  private readonly ownership: SubscriptionOwnership | undefined;
+  /** Cluster mode, not the owner: who is (for the status), '' while unknown. */
+  private standbyOwner: string | undefined;
+  private readonly ownershipErrors = new Set<string>();
   private readonly tokens: ValidationTokenVerifier;
   private mismatches = 0;
   /** When the shared dedupe set last failed, while it fails (one error per outage; tried again after 5 s). */
@@ -130,15 +152,40 @@ export class WebhookReceiver {
   constructor(private readonly o: WebhookReceiverOptions) {
     this.clientStateMatches = clientStateCheck(o.clientState);
     this.tokens = new ValidationTokenVerifier({ authorityHost: o.authorityHost, appId: o.appId, now: () => o.graph.serverNow(), signal: this.abort.signal });
-    this.manager = new SubscriptionManager({
+    this.manager = this.createManager();
+    const shared = o.sharedSubscriptions;
+    this.ownership = shared
+      ? new SubscriptionOwnership({
+          open: shared.open,
+          nodeId: shared.nodeId,
+          ttlMs: shared.ttlMs,
+          onOwner: () => void this.ownerTerm(),
+          onStandby: (holder) => this.standby(holder?.owner),
+          onError: (err) => {
+            // One report per distinct problem (the keeper retries every TTL/3 while Redis is away).
+            if (this.ownershipErrors.has(err.message)) return;
+            this.ownershipErrors.add(err.message);
+            o.error(`subscription ownership (cluster): ${err.message}`);
+          },
+        })
+      : undefined;
+    this.resolveDrive = serialRounds((resource) => this.driveRound(resource));
+    this.catchUpFromBookmark = serialRounds((resource) => this.catchUpRound(resource));
+  }
+
+  private createManager(): SubscriptionManager {
+    const { o } = this;
+    const ownership = () => this.ownership;
+    return new SubscriptionManager({
       graph: o.graph,
       now: () => o.graph.serverNow(), // expirations and renewals on Graph's clock
       notificationUrl: o.notificationUrl,
       clientState: o.clientState,
       resourceData: o.resourceData,
       specs: o.specs,
-      load: o.loadSubscriptions,
-      save: o.saveSubscriptions,
+      load: () => ownership()?.load() ?? o.loadSubscriptions(),
+      save: (records) => ownership()?.save(records) ?? o.saveSubscriptions(records),
+      mayAct: o.sharedSubscriptions ? () => ownership()?.current() !== undefined : undefined,
       onEvent: (event) => {
         o.sendSide(`subscription/${event.kind}`, event);
         if (event.kind === 'created' || event.kind === 'recreated') void this.catchUp(event.resource, { onlyIfBookmarked: event.kind === 'created' });
@@ -153,13 +200,53 @@ export class WebhookReceiver {
         }
       },
     });
-    this.resolveDrive = serialRounds((resource) => this.driveRound(resource));
-    this.catchUpFromBookmark = serialRounds((resource) => this.catchUpRound(resource));
   }
 
-  /** The subscriptions as they are now. */
+  /** The subscriptions as they are now (cluster mode, standing by: as the owner last stored them). */
   get subscriptions(): readonly SubscriptionRecord[] {
-    return this.manager.current;
+    return this.standbyOwner === undefined ? this.manager.current : this.sharedRecords;
+  }
+
+  /** Cluster mode: whether this instance owns the node's subscriptions now. */
+  get owner(): boolean {
+    return this.ownership?.current() !== undefined;
+  }
+
+  private sharedRecords: readonly SubscriptionRecord[] = [];
+
+  /** The records a notification is checked against: ours, or (standing by) the owner's as stored, read again when unknown. */
+  private async recordsFor(subscriptionId: unknown): Promise<readonly SubscriptionRecord[]> {
+    if (!this.ownership || this.standbyOwner === undefined) return this.manager.current;
+    this.sharedRecords = await this.ownership.records(typeof subscriptionId === 'string' ? subscriptionId : undefined);
+    return this.sharedRecords;
+  }
+
+  /** This instance became the subscription owner: a fresh manager adopts the stored records (renews them) or creates. */
+  private async ownerTerm(): Promise<void> {
+    this.manager.stop();
+    const manager = (this.manager = this.createManager());
+    this.standbyOwner = undefined;
+    const { specs } = this.o;
+    this.o.status('yellow', 'subscribing');
+    try {
+      await manager.start();
+      if (this.closing || manager !== this.manager || !this.owner) return;
+      this.o.status(manager.current.length === specs.length ? 'green' : 'red', 'subscriptions', { count: manager.current.length });
+    } catch (err) {
+      if (err instanceof StaleFenceError || err instanceof NotOwnerError || this.closing || manager !== this.manager) return;
+      this.o.status('red', 'subscribeFailed');
+      this.o.error((err as Error).message);
+    }
+  }
+
+  /** Not (or no longer) the owner: stop acting at once; the status names the owner when known. */
+  private standby(holder: string | undefined): void {
+    this.manager.stop();
+    if (this.closing) return;
+    this.standbyOwner = holder ?? '';
+    if (this.standbyOwner) this.o.status('yellow', 'standby', { owner: this.standbyOwner });
+    else this.o.status('yellow', 'standbyWaiting');
+    if (this.ownership) void this.ownership.records().then((records) => (this.sharedRecords = records));
   }
 
   /** Events a crash left unsent (the cursors' `resend`): sent again unless already sent in this run. */
@@ -176,6 +263,11 @@ export class WebhookReceiver {
         if (!isDriveResource(resource)) continue;
         // A failure here is retried by the first notification's resolution (ensureDriveCursor again).
         await this.ensureDriveCursor(resource).catch((err: Error) => this.o.error(`drive cursor for ${resource}: ${err.message}`));
+      }
+      if (this.ownership) {
+        this.standbyOwner = '';
+        await this.ownership.start();
+        return;
       }
       await this.manager.start();
       if (!this.closing) {
@@ -235,7 +327,8 @@ export class WebhookReceiver {
         this.o.error((err as Error).message, withoutClientState(item));
       }
     }
-    if (this.mismatches) this.o.status('green', 'receivedDropped', { received: this.received, dropped: this.mismatches });
+    if (this.standbyOwner) this.o.status('yellow', 'standbyReceived', { owner: this.standbyOwner, received: this.received });
+    else if (this.mismatches) this.o.status('green', 'receivedDropped', { received: this.received, dropped: this.mismatches });
     else this.o.status('green', 'received', { received: this.received });
   }
 
@@ -245,6 +338,21 @@ export class WebhookReceiver {
     this.closing = true;
     this.abort.abort();
     const saveCursors = () => this.o.cursors.close(removed).catch((err: Error) => this.o.warn(`saving drive cursors on close: ${err.message}`));
+    const { ownership } = this;
+    if (ownership) {
+      // Only the owner deletes (removed) or hands over; the lease is released so another instance takes over at once.
+      const owner = this.owner;
+      this.manager.stop();
+      const handOver = async () => {
+        if (removed && owner) {
+          await this.manager.removeAll().catch((err: Error) => this.o.warn(`deleting subscriptions failed: ${err.message}`));
+          await ownership.remove().catch(() => undefined);
+        }
+        await ownership.stop();
+      };
+      await withTimeout(handOver().then(saveCursors), removed ? 10_000 : 5000);
+      return;
+    }
     if (!removed) {
       this.manager.stop();
       await withTimeout(saveCursors(), 5000);
@@ -280,6 +388,18 @@ export class WebhookReceiver {
       this.sharedDedupeFailedAt = Date.now();
       return true;
     }
+  }
+
+  /**
+   * Cluster mode: a clientState other than ours may still be right: the owner that created the subscription may have
+   * another (a default derived from its own installation secret). Checked against the record's hash, constant time.
+   */
+  private async matchesSharedRecord(item: NotificationItem): Promise<boolean> {
+    if (!this.ownership || typeof item.clientState !== 'string') return false;
+    const records = await this.ownership.records(String(item.subscriptionId ?? ''));
+    const expected = records.find((r) => r.id === item.subscriptionId)?.clientStateHash;
+    if (!expected || !/^[0-9a-f]{64}$/.test(expected)) return false;
+    return timingSafeEqual(Buffer.from(expected, 'hex'), createHash('sha256').update(item.clientState).digest());
   }
 
   private engineContext(): EngineContext {
@@ -383,7 +503,7 @@ export class WebhookReceiver {
 
   private async handleItem(item: NotificationItem, receivedAt: number): Promise<void> {
     const { o, manager } = this;
-    if (!this.clientStateMatches(item.clientState)) {
+    if (!this.clientStateMatches(item.clientState) && !(await this.matchesSharedRecord(item))) {
       this.mismatches += 1;
       if (this.mismatches === 1) o.warn('dropped a notification whose clientState does not match (counted in the status)');
       return;
@@ -391,19 +511,21 @@ export class WebhookReceiver {
     if (item.lifecycleEvent) {
       o.sendSide(`lifecycle/${item.lifecycleEvent}`, withoutClientState(item));
       const id = String(item.subscriptionId);
-      if (item.lifecycleEvent === 'reauthorizationRequired') await manager.reauthorize(id);
-      else if (item.lifecycleEvent === 'subscriptionRemoved') await manager.recreate(id);
+      // Standing by (cluster): the owner's renewal (which also reauthorizes; a 404 recreates) takes care of it.
+      if (item.lifecycleEvent === 'reauthorizationRequired' && this.standbyOwner === undefined) await manager.reauthorize(id);
+      else if (item.lifecycleEvent === 'subscriptionRemoved' && this.standbyOwner === undefined) await manager.recreate(id);
       else if (item.lifecycleEvent === 'missed') {
-        const record = manager.current.find((r) => r.id === id);
+        const record = (await this.recordsFor(id)).find((r) => r.id === id);
         if (record) await this.catchUp(record.resource);
       }
       return;
     }
     // By id; else by resource: a subscription of an earlier run that Graph still serves (ids lost with memory context).
     const itemResource = String(item.resource ?? '').replace(/^\/+/, '').toLowerCase();
+    const records = await this.recordsFor(item.subscriptionId);
     const record =
-      manager.current.find((r) => r.id === item.subscriptionId) ??
-      manager.current.find((r) => itemResource === r.resource.toLowerCase() || itemResource.startsWith(`${r.resource.toLowerCase()}/`));
+      records.find((r) => r.id === item.subscriptionId) ??
+      records.find((r) => itemResource === r.resource.toLowerCase() || itemResource.startsWith(`${r.resource.toLowerCase()}/`));
     const drive = driveResourceOf(item, record?.resource, isDriveResource);
     if (drive) {
       await this.resolveDrive(drive);
