@@ -101,6 +101,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class SubscriptionManager {
   private records: SubscriptionRecord[] = [];
+  /** Created since the last successful save (cluster mode: deleted again when their record cannot be saved). */
+  private unsaved: SubscriptionRecord[] = [];
   private timer: unknown;
   private stopped = false;
   private readonly now: () => number;
@@ -134,7 +136,9 @@ export class SubscriptionManager {
           this.records.push(existing);
           await this.renew(existing);
         } else {
-          this.records.push(await this.create(spec, 'created'));
+          const created = await this.create(spec, 'created');
+          this.records.push(created);
+          this.unsaved.push(created);
         }
       } catch (err) {
         if (err instanceof NotOwnerError) return;
@@ -177,6 +181,7 @@ export class SubscriptionManager {
     const spec = this.options.specs.find((s) => s.resource === old.resource && s.changeType === old.changeType);
     const fresh = await this.create({ ...spec, resource: old.resource, changeType: old.changeType, expirationMinutes: old.minutes, includeResourceData: old.includeResourceData }, 'recreated');
     this.records[index] = fresh;
+    this.unsaved.push(fresh);
     await this.persist();
     this.schedule();
     this.options.onRecreated?.(fresh);
@@ -221,8 +226,8 @@ export class SubscriptionManager {
     await this.options.save([]);
   }
 
-  private async deleteOne(record: SubscriptionRecord): Promise<void> {
-    this.assertActing();
+  private async deleteOne(record: SubscriptionRecord, own = false): Promise<void> {
+    if (!own) this.assertActing();
     try {
       await this.options.graph.request({ method: 'DELETE', url: `/subscriptions/${encodeURIComponent(record.id)}` });
     } catch (err) {
@@ -322,7 +327,19 @@ export class SubscriptionManager {
   }
 
   private async persist(): Promise<void> {
-    await this.options.save(this.records.map((r) => ({ ...r })));
+    try {
+      await this.options.save(this.records.map((r) => ({ ...r })));
+      this.unsaved = [];
+    } catch (err) {
+      // Cluster mode: a subscription whose record cannot be stored (the write refused: another instance owns them
+      // now; or Redis away) would be unknown to the next owner, which creates its own: delete it again.
+      const orphans = this.options.mayAct ? this.unsaved.splice(0) : [];
+      for (const orphan of orphans) {
+        this.records = this.records.filter((r) => r !== orphan);
+        await this.deleteOne(orphan, true).catch(() => undefined);
+      }
+      throw err;
+    }
   }
 
   private acting(): boolean {

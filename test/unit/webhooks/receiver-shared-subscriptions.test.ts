@@ -207,4 +207,27 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
       (err: unknown) => err instanceof StaleFenceError,
     );
   });
+
+  it('a stale owner that recreates a subscription and cannot store it deletes it again (no orphan at Graph)', async () => {
+    const stateA = await states.open('instance-a');
+    const a = instance(stateA, 'state-a');
+    await a.r.start();
+    await waitFor('a owns', async () => a.r.owner && (await stored(stateA)).length === 1);
+    const [record] = await stored(stateA);
+    const name = leaseNames.subscriptions('wh1');
+    await stateA.client.del(stateA.keys.lease(name));
+    const b = instance(await states.open('instance-b'), 'state-b');
+    await b.r.start();
+    await waitFor('b owns and renewed', async () => b.r.owner && (await subscriptionRequests()).renews.length > 0);
+    const atGraph = async () => (await axios.get<Array<{ id: string }>>(`${sim().controlUrl}/subscriptions`)).data.map((s) => s.id).sort();
+    const before = await atGraph();
+    assert.ok(before.includes(record!.id));
+    await a.r.accept({ items: [{ ...item(record!.id, 'state-a', 'x'), lifecycleEvent: 'subscriptionRemoved' } as NotificationItem], validationTokens: [] });
+    assert.equal(a.r.owner, false);
+    const requests = await subscriptionRequests();
+    assert.equal(requests.creates.length, 2, 'the original and the stale owner\'s recreate');
+    assert.equal(requests.deletes.length, 1, 'the unstored one deleted again');
+    assert.deepEqual(await atGraph(), before, 'the stale owner\'s subscription is gone again at Graph');
+    assert.deepEqual((await stored(stateA)).map((r) => r.id), [record!.id]);
+  });
 });
