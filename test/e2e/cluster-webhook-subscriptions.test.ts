@@ -6,14 +6,12 @@
  * - one subscription per webhook-in node at the simulator (not three), each renewed once per cycle (not three times);
  * - the owner of a node's subscriptions SIGKILLed: another instance adopts the same subscription (no second create)
  *   and renews it, the failover printed; changes made meanwhile come out (notifications spread over the instances).
- * Needs `node scripts/build.js` first (the packed package) and a connector with the `cluster` field.
+ * Needs `node scripts/build.js` first (the packed package).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { ROOT, startNodeRed, waitUntil, type NodeRedProcess } from '../support/nodered-process';
+import { startNodeRed, waitUntil, type NodeRedProcess } from '../support/nodered-process';
 import { useSimulator } from '../support/simulator';
 import { useRedisServer } from '../support/redis';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
@@ -25,19 +23,8 @@ const PREFIX = 'e2ewebhook';
 const LIFETIME_MIN = 0.2; // 12 s: renewed about every 6 s
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The connector takes a `cluster` property (merged from wip-cluster-poll); before that this suite cannot run. */
-function connectorTakesCluster(): boolean {
-  return /def\.cluster\b|config\.cluster\b|\.cluster\s*\?\?|cluster:\s*string/.test(fs.readFileSync(path.join(ROOT, 'src/nodes/ms365-connector.ts'), 'utf8'));
-}
-
 describe('e2e: three Node-RED instances share each webhook-in node\'s subscriptions through Redis (cluster mode)', function () {
   this.timeout(180_000);
-  before(function () {
-    if (!connectorTakesCluster()) {
-      console.warn('      skipped: ms365-connector has no cluster field on this branch yet (wip-cluster-poll)');
-      this.skip();
-    }
-  });
   const redis = useRedisServer();
   const sim = useSimulator();
   const nrs: NodeRedProcess[] = [];
