@@ -128,6 +128,7 @@ export = function register(RED: NodeAPI): void {
       sharedDedupe: cluster ? { claim: async (key, ttl) => (await cluster.state()).dedupe.claim(`webhook-in:${node.id}:${key}`, ttl) } : undefined,
       // Cluster mode: one subscription owner per node across the instances, the records in Redis (fenced).
       sharedSubscriptions: cluster ? { open: () => cluster.state(), nodeId: node.id, ttlMs: clusterLeaseMs(RED) } : undefined,
+      sharedDriveCursors: cluster ? { open: () => cluster.state(), nodeId: node.id, ttlMs: clusterLeaseMs(RED) } : undefined,
       loadSubscriptions: async () => (await store.get<SubscriptionRecord[]>('subscriptions')) ?? [],
       saveSubscriptions: (records) => store.set('subscriptions', records),
       sendEvent: (event, topic) => node.send([{ topic, payload: event, _msgid: randomUUID() } as NodeMessage, null]),

@@ -32,10 +32,11 @@ import { clientStateCheck, driveResourceOf, normalizeNotification, notificationK
 import { decryptResourceData, isEncryptedContent } from './rich-notifications';
 import { NotOwnerError, SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
 import { SubscriptionOwnership } from './subscription-owner';
+import { SharedDriveCursors } from './shared-drive-cursors';
 import { StaleFenceError } from '../state/errors';
 import { isDriveResource } from './subscription-specs';
 import { ValidationTokenVerifier } from './validation-tokens';
-import type { DedupeStore, LeaseStore, SubscriptionStore } from '../state/types';
+import type { CursorStore, DedupeStore, LeaseStore, SubscriptionStore } from '../state/types';
 
 /**
  * How long a notification is claimed across instances: Graph retries an unanswered notification for up to 4 hours
@@ -104,6 +105,15 @@ export interface WebhookReceiverOptions {
     nodeId: string;
     ttlMs: number;
   };
+  /**
+   * Cluster mode: drive cursors in the cluster's `CursorStore`, one resolution round at a time across the instances
+   * (`shared-drive-cursors.ts`); catch-up bookmarks stay in `cursors` (per instance).
+   */
+  sharedDriveCursors?: {
+    open(): Promise<{ leases: LeaseStore; cursors: CursorStore }>;
+    nodeId: string;
+    ttlMs: number;
+  };
   loadSubscriptions(): Promise<SubscriptionRecord[]>;
   saveSubscriptions(records: SubscriptionRecord[]): Promise<void>;
   /** Output 1: one change event. */
@@ -133,6 +143,7 @@ export class WebhookReceiver {
   /** Cluster mode, not the owner: who is (for the status), '' while unknown. */
   private standbyOwner: string | undefined;
   private readonly ownershipErrors = new Set<string>();
+  private readonly driveCursors: SharedDriveCursors | undefined;
   private readonly tokens: ValidationTokenVerifier;
   private mismatches = 0;
   /** When the shared dedupe set last failed, while it fails (one error per outage; tried again after 5 s). */
@@ -153,6 +164,7 @@ export class WebhookReceiver {
     this.clientStateMatches = clientStateCheck(o.clientState);
     this.tokens = new ValidationTokenVerifier({ authorityHost: o.authorityHost, appId: o.appId, now: () => o.graph.serverNow(), signal: this.abort.signal });
     this.manager = this.createManager();
+    this.driveCursors = o.sharedDriveCursors ? new SharedDriveCursors(o.sharedDriveCursors) : undefined;
     const shared = o.sharedSubscriptions;
     this.ownership = shared
       ? new SubscriptionOwnership({
@@ -262,7 +274,7 @@ export class WebhookReceiver {
       for (const { resource } of specs) {
         if (!isDriveResource(resource)) continue;
         // A failure here is retried by the first notification's resolution (ensureDriveCursor again).
-        await this.ensureDriveCursor(resource).catch((err: Error) => this.o.error(`drive cursor for ${resource}: ${err.message}`));
+        await this.prepareDriveCursor(resource).catch((err: Error) => this.o.error(`drive cursor for ${resource}: ${err.message}`));
       }
       if (this.ownership) {
         this.standbyOwner = '';
@@ -418,6 +430,12 @@ export class WebhookReceiver {
     )[0]!;
   }
 
+  /** At start: the drive's cursor exists (here, or in Redis in cluster mode) before its subscription does. */
+  private async prepareDriveCursor(resource: string): Promise<void> {
+    if (this.driveCursors) await this.driveCursors.run(resource, (round) => this.sharedDriveRound(resource, round, false));
+    else await this.ensureDriveCursor(resource);
+  }
+
   private async ensureDriveCursor(resource: string): Promise<PollerCursor> {
     const { cursors } = this.o;
     await cursors.loaded;
@@ -431,6 +449,7 @@ export class WebhookReceiver {
 
   /** The new cursor and the events reach the state file before the send (a crash sends them again, same eventIds). */
   private async driveRound(resource: string): Promise<void> {
+    if (this.driveCursors) return this.driveCursors.run(resource, (round) => this.sharedDriveRound(resource, round, true));
     const cursor = await this.ensureDriveCursor(resource);
     const round = await pollResource(this.engineContext(), this.driveConfig(resource), cursor);
     const events = round.events.map(asWebhookEvent);
@@ -438,6 +457,30 @@ export class WebhookReceiver {
     for (const event of events) this.emit(event);
     if (round.resynced) this.o.sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
     await this.o.cursors.afterSend();
+  }
+
+  /**
+   * Cluster mode, under the drive's lease: first what a dead instance left pending, then (when `poll`) one delta round
+   * from the stored cursor, written with its events before the send (fenced) and cleared after. No cursor yet: a
+   * silent enumeration starts it (nothing old replayed).
+   */
+  private async sharedDriveRound(resource: string, round: { cursor: PollerCursor | undefined; pending: Ms365Event[]; save(cursor: PollerCursor, pending: Ms365Event[]): Promise<void> }, poll: boolean): Promise<void> {
+    let cursor = round.cursor;
+    if (cursor && round.pending.length) {
+      for (const event of round.pending) this.emit(event);
+      await round.save(cursor, []);
+    }
+    if (!cursor) {
+      cursor = (await startDelta(this.engineContext(), this.driveConfig(resource))).cursor;
+      await round.save(cursor, []);
+    }
+    if (!poll) return;
+    const result = await pollResource(this.engineContext(), this.driveConfig(resource), cursor);
+    const events = result.events.map(asWebhookEvent);
+    await round.save(result.cursor, events);
+    for (const event of events) this.emit(event);
+    if (result.resynced) this.o.sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
+    await round.save(result.cursor, []);
   }
 
   /** The subscription on `resource` delivered (or was confirmed alive) at `at`: a later catch-up starts there. */

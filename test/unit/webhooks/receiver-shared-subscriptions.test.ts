@@ -230,4 +230,75 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
     assert.deepEqual(await atGraph(), before, 'the stale owner\'s subscription is gone again at Graph');
     assert.deepEqual((await stored(stateA)).map((r) => r.id), [record!.id]);
   });
+
+  describe('drive cursors shared (webhook-cursor leases)', () => {
+    function driveInstance(state: RedisSharedState) {
+      const events: Ms365Event[] = [];
+      const errors: string[] = [];
+      const r = new WebhookReceiver({
+        graph: simGraphClient(sim()),
+        elementKey: 'onedrivev2',
+        instanceName: 'unit',
+        mePath: `/users/${user()}`,
+        clientState: 'drive-state',
+        fetchResource: false,
+        notificationUrl: url,
+        specs: [],
+        authorityHost: sim().authorityHost,
+        appId: SIM_CLIENT_ID,
+        cursors: noCursors,
+        sharedDriveCursors: { open: async () => state, nodeId: 'wd1', ttlMs: TTL_MS },
+        loadSubscriptions: async () => [],
+        saveSubscriptions: async () => undefined,
+        sendEvent: (event) => events.push(event),
+        sendSide: () => undefined,
+        status: () => undefined,
+        warn: () => undefined,
+        error: (message) => errors.push(message),
+      });
+      receivers.push(r);
+      return { r, events, errors, state };
+    }
+    const driveItem = (): NotificationItem =>
+      ({ subscriptionId: 'sub-d', clientState: 'drive-state', tenantId: sim().state.tenantId, changeType: 'updated', resource: `users/${user()}/drive/root`, resourceData: null }) as unknown as NotificationItem;
+    const notify = (x: ReturnType<typeof driveInstance>) => x.r.accept({ items: [driveItem()], validationTokens: [] });
+
+    it('one cursor in Redis for the instances: a change notified to both comes out once; each resumes where the other left', async () => {
+      const a = driveInstance(await states.open('instance-a'));
+      const b = driveInstance(await states.open('instance-b'));
+      await notify(a); // starts the shared cursor
+      const name = leaseNames.webhookCursor('wd1', `users/${user()}/drive/root`);
+      assert.ok((await a.state.cursors.read(name))?.value.cursor, 'the cursor is in Redis');
+      const f1 = sim().state.graph.store.createDriveItem(user(), { name: 'c1.txt', content: 'x' });
+      await Promise.all([notify(a), notify(b)]);
+      const all = () => [...a.events, ...b.events];
+      assert.equal(all().filter((e) => e.objectId === f1.id).length, 1, 'resolved once across the two');
+      const f2 = sim().state.graph.store.createDriveItem(user(), { name: 'c2.txt', content: 'x' });
+      const resolver = a.events.some((e) => e.objectId === f1.id) ? b : a; // the one that did not resolve f1
+      await notify(resolver);
+      assert.deepEqual(resolver.events.map((e) => e.objectId), [f2.id], 'from the shared cursor: f1 not replayed');
+      assert.deepEqual((await a.state.cursors.read(name))?.value.pending, []);
+      assert.equal(await a.state.leases.holder(name), undefined, 'the lease is given back after each round');
+      assert.deepEqual([...a.errors, ...b.errors], []);
+    });
+
+    it('a round another instance left pending (it died between the write and the send) is sent first, same eventIds', async () => {
+      const a = driveInstance(await states.open('instance-a'));
+      await notify(a);
+      const name = leaseNames.webhookCursor('wd1', `users/${user()}/drive/root`);
+      const f = sim().state.graph.store.createDriveItem(user(), { name: 'p1.txt', content: 'x' });
+      // "Instance c": its round written before the send, then it died (lease never released: it expires).
+      const c = await states.open('instance-c');
+      const lease = (await c.leases.acquire(name, TTL_MS))!;
+      const stored = (await c.cursors.read(name))!.value;
+      const pending: Ms365Event = { eventId: 'pending-1', eventType: 'UPDATED', objectType: 'driveItems', objectId: 'left-behind', elementKey: 'onedrivev2', instanceName: 'unit', date: new Date().toISOString(), source: 'webhook', raw: {} } as Ms365Event;
+      await c.cursors.save(lease, { cursor: stored.cursor, pending: [pending] });
+      await c.close();
+      const b = driveInstance(await states.open('instance-b'));
+      await notify(b);
+      assert.deepEqual(b.events.map((e) => e.eventId).slice(0, 1), ['pending-1'], 'the pending event first');
+      assert.ok(b.events.some((e) => e.objectId === f.id), 'then the round');
+      assert.deepEqual((await b.state.cursors.read(name))?.value.pending, []);
+    });
+  });
 });
