@@ -14,7 +14,8 @@
  *   instances (Graph's retries may go to another one behind a load balancer) comes out once. With
  *   `sharedSubscriptions`, one instance owns the node's subscriptions (`subscription-owner.ts`): only it creates,
  *   renews, recreates and deletes them, the records in Redis (fenced); the others stand by, answer notifications and
- *   check their clientState against the shared records.
+ *   check their clientState against the shared records. With `sharedDriveCursors`, drive cursors live in Redis and
+ *   one resolution round runs at a time across the instances (`shared-drive-cursors.ts`).
  * The adapter (`src/nodes/ms365-webhook-in.ts`) owns the HTTP route, the configuration checks and Node-RED's I/O.
  */
 import { eventTopic, type Ms365Event } from '../events';
@@ -171,8 +172,14 @@ export class WebhookReceiver {
           open: shared.open,
           nodeId: shared.nodeId,
           ttlMs: shared.ttlMs,
-          onOwner: () => void this.ownerTerm(),
-          onStandby: (holder) => this.standby(holder?.owner),
+          onOwner: () => {
+            this.ownershipErrors.clear(); // Redis answers again: the next outage is reported anew
+            void this.ownerTerm();
+          },
+          onStandby: (holder) => {
+            if (holder) this.ownershipErrors.clear();
+            this.standby(holder?.owner);
+          },
           onError: (err) => {
             // One report per distinct problem (the keeper retries every TTL/3 while Redis is away).
             if (this.ownershipErrors.has(err.message)) return;
