@@ -166,7 +166,8 @@ export class WebhookReceiver {
     this.tokens = new ValidationTokenVerifier({ authorityHost: o.authorityHost, appId: o.appId, now: () => o.graph.serverNow(), signal: this.abort.signal });
     this.manager = this.createManager();
     this.driveCursors = o.sharedDriveCursors ? new SharedDriveCursors(o.sharedDriveCursors) : undefined;
-    const shared = o.sharedSubscriptions;
+    // A receive-only node (no subscriptions) has nothing to own.
+    const shared = o.specs.length ? o.sharedSubscriptions : undefined;
     this.ownership = shared
       ? new SubscriptionOwnership({
           open: shared.open,
@@ -204,7 +205,7 @@ export class WebhookReceiver {
       specs: o.specs,
       load: () => ownership()?.load() ?? o.loadSubscriptions(),
       save: (records) => ownership()?.save(records) ?? o.saveSubscriptions(records),
-      mayAct: o.sharedSubscriptions ? () => ownership()?.current() !== undefined : undefined,
+      mayAct: o.sharedSubscriptions && o.specs.length ? () => ownership()?.current() !== undefined : undefined,
       onEvent: (event) => {
         o.sendSide(`subscription/${event.kind}`, event);
         if (event.kind === 'created' || event.kind === 'recreated') void this.catchUp(event.resource, { onlyIfBookmarked: event.kind === 'created' });
@@ -233,11 +234,13 @@ export class WebhookReceiver {
 
   private sharedRecords: readonly SubscriptionRecord[] = [];
 
-  /** The records a notification is checked against: ours, or (standing by) the owner's as stored, read again when unknown. */
-  private async recordsFor(subscriptionId: unknown): Promise<readonly SubscriptionRecord[]> {
+  /**
+   * The records a notification's resource is looked up in: ours, or (standing by) the owner's as last read (every
+   * TTL/3, and whenever a clientState had to be checked against them): no Redis read per notification.
+   */
+  private recordsFor(): readonly SubscriptionRecord[] {
     if (!this.ownership || this.standbyOwner === undefined) return this.manager.current;
-    this.sharedRecords = await this.ownership.records(typeof subscriptionId === 'string' ? subscriptionId : undefined);
-    return this.sharedRecords;
+    return (this.sharedRecords = this.ownership.cached);
   }
 
   /** This instance became the subscription owner: a fresh manager adopts the stored records (renews them) or creates. */
@@ -416,6 +419,7 @@ export class WebhookReceiver {
   private async matchesSharedRecord(item: NotificationItem): Promise<boolean> {
     if (!this.ownership || typeof item.clientState !== 'string') return false;
     const records = await this.ownership.records(String(item.subscriptionId ?? ''));
+    this.sharedRecords = records;
     const expected = records.find((r) => r.id === item.subscriptionId)?.clientStateHash;
     if (!expected || !/^[0-9a-f]{64}$/.test(expected)) return false;
     return timingSafeEqual(Buffer.from(expected, 'hex'), createHash('sha256').update(item.clientState).digest());
@@ -565,14 +569,14 @@ export class WebhookReceiver {
       if (item.lifecycleEvent === 'reauthorizationRequired' && this.standbyOwner === undefined) await manager.reauthorize(id);
       else if (item.lifecycleEvent === 'subscriptionRemoved' && this.standbyOwner === undefined) await manager.recreate(id);
       else if (item.lifecycleEvent === 'missed') {
-        const record = (await this.recordsFor(id)).find((r) => r.id === id);
+        const record = this.recordsFor().find((r) => r.id === id);
         if (record) await this.catchUp(record.resource);
       }
       return;
     }
     // By id; else by resource: a subscription of an earlier run that Graph still serves (ids lost with memory context).
     const itemResource = String(item.resource ?? '').replace(/^\/+/, '').toLowerCase();
-    const records = await this.recordsFor(item.subscriptionId);
+    const records = this.recordsFor();
     const record =
       records.find((r) => r.id === item.subscriptionId) ??
       records.find((r) => itemResource === r.resource.toLowerCase() || itemResource.startsWith(`${r.resource.toLowerCase()}/`));

@@ -89,6 +89,11 @@ export class SubscriptionOwnership {
     return this.shared.map((r) => ({ ...r }));
   }
 
+  /** The records as last read or written here (no Redis call). */
+  get cached(): readonly SubscriptionRecord[] {
+    return this.shared;
+  }
+
   /** Fenced write under the owner's lease; refused (StaleFenceError) → this instance stops acting. */
   async save(records: SubscriptionRecord[]): Promise<void> {
     const lease = this.current();
