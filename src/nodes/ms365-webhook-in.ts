@@ -39,6 +39,11 @@ interface WebhookCredentials {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Cluster mode: the subscription lease's TTL, `ms365ClusterLeaseMs` in settings.js (as the poller's), default 15 s. */
+const clusterLeaseMs = (RED: NodeAPI) => {
+  const value = Number((RED.settings as unknown as { ms365ClusterLeaseMs?: unknown }).ms365ClusterLeaseMs);
+  return Number.isInteger(value) && value >= 300 ? value : 15_000;
+};
 /** Routes taken, by normalized path → node id (two nodes on one path would remove each other's routes). */
 const routesInUse = new Map<string, string>();
 
@@ -121,6 +126,9 @@ export = function register(RED: NodeAPI): void {
       cursors,
       // Cluster mode: a notification that reaches two instances comes out once (keys scoped to this node).
       sharedDedupe: cluster ? { claim: async (key, ttl) => (await cluster.state()).dedupe.claim(`webhook-in:${node.id}:${key}`, ttl) } : undefined,
+      // Cluster mode: one subscription owner per node across the instances, the records in Redis (fenced).
+      sharedSubscriptions: cluster ? { open: () => cluster.state(), nodeId: node.id, ttlMs: clusterLeaseMs(RED) } : undefined,
+      sharedDriveCursors: cluster ? { open: () => cluster.state(), nodeId: node.id, ttlMs: clusterLeaseMs(RED) } : undefined,
       loadSubscriptions: async () => (await store.get<SubscriptionRecord[]>('subscriptions')) ?? [],
       saveSubscriptions: (records) => store.set('subscriptions', records),
       sendEvent: (event, topic) => node.send([{ topic, payload: event, _msgid: randomUUID() } as NodeMessage, null]),

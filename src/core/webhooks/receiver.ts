@@ -11,7 +11,11 @@
  *   events are stored before the send.
  * - Cluster mode (issue 17 item 3, docs/cluster.md): with `sharedDedupe` (the cluster's `DedupeStore`, keys scoped to
  *   the node by the adapter), an Outlook item is also claimed across instances, so a notification that reaches two
- *   instances (Graph's retries may go to another one behind a load balancer) comes out once.
+ *   instances (Graph's retries may go to another one behind a load balancer) comes out once. With
+ *   `sharedSubscriptions`, one instance owns the node's subscriptions (`subscription-owner.ts`): only it creates,
+ *   renews, recreates and deletes them, the records in Redis (fenced); the others stand by, answer notifications and
+ *   check their clientState against the shared records. With `sharedDriveCursors`, drive cursors live in Redis and
+ *   one resolution round runs at a time across the instances (`shared-drive-cursors.ts`).
  * The adapter (`src/nodes/ms365-webhook-in.ts`) owns the HTTP route, the configuration checks and Node-RED's I/O.
  */
 import { eventTopic, type Ms365Event } from '../events';
@@ -22,14 +26,18 @@ import { startDelta } from '../changes/delta-engine';
 import { serialRounds } from '../changes/serial-rounds';
 import type { EngineContext } from '../changes/shared';
 import { parsePollerConfiguration, type ResourceConfig } from '../opencon/poller-config';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { BoundedSet } from './bounded-set';
 import { advanceBookmark, catchUpQuery, versionKey } from './catch-up';
 import { clientStateCheck, driveResourceOf, normalizeNotification, notificationKey, objectTypeOf, withoutClientState, type NotificationBatch, type NotificationItem } from './notifications';
 import { decryptResourceData, isEncryptedContent } from './rich-notifications';
-import { SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
+import { NotOwnerError, SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
+import { SubscriptionOwnership } from './subscription-owner';
+import { SharedDriveCursors } from './shared-drive-cursors';
+import { StaleFenceError } from '../state/errors';
 import { isDriveResource } from './subscription-specs';
 import { ValidationTokenVerifier } from './validation-tokens';
-import type { DedupeStore } from '../state/types';
+import type { CursorStore, DedupeStore, LeaseStore, SubscriptionStore } from '../state/types';
 
 /**
  * How long a notification is claimed across instances: Graph retries an unanswered notification for up to 4 hours
@@ -48,7 +56,10 @@ export type WebhookStatusKey =
   | 'missingPermission'
   | 'received'
   | 'receivedDropped'
-  | 'receivedInvalid';
+  | 'receivedInvalid'
+  | 'standby'
+  | 'standbyWaiting'
+  | 'standbyReceived';
 
 export interface WebhookCursors {
   readonly loaded: Promise<void>;
@@ -86,6 +97,24 @@ export interface WebhookReceiverOptions {
    * (Redis away) the item still comes out (at least once) and the error is reported once per outage.
    */
   sharedDedupe?: DedupeStore;
+  /**
+   * Cluster mode: one subscription owner per node across the instances (lease `subscriptions:<nodeId>`), the records
+   * in the cluster's `SubscriptionStore` instead of `loadSubscriptions` / `saveSubscriptions`.
+   */
+  sharedSubscriptions?: {
+    open(): Promise<{ leases: LeaseStore; subscriptions: SubscriptionStore }>;
+    nodeId: string;
+    ttlMs: number;
+  };
+  /**
+   * Cluster mode: drive cursors in the cluster's `CursorStore`, one resolution round at a time across the instances
+   * (`shared-drive-cursors.ts`); catch-up bookmarks stay in `cursors` (per instance).
+   */
+  sharedDriveCursors?: {
+    open(): Promise<{ leases: LeaseStore; cursors: CursorStore }>;
+    nodeId: string;
+    ttlMs: number;
+  };
   loadSubscriptions(): Promise<SubscriptionRecord[]>;
   saveSubscriptions(records: SubscriptionRecord[]): Promise<void>;
   /** Output 1: one change event. */
@@ -110,7 +139,12 @@ export class WebhookReceiver {
   /** Versions (id + etag) already emitted, by a notification or a catch-up: neither path emits one twice. */
   private readonly versionsSeen = new BoundedSet(10_000);
   private readonly abort = new AbortController();
-  private readonly manager: SubscriptionManager;
+  private manager: SubscriptionManager;
+  private readonly ownership: SubscriptionOwnership | undefined;
+  /** Cluster mode, not the owner: who is (for the status), '' while unknown. */
+  private standbyOwner: string | undefined;
+  private readonly ownershipErrors = new Set<string>();
+  private readonly driveCursors: SharedDriveCursors | undefined;
   private readonly tokens: ValidationTokenVerifier;
   private mismatches = 0;
   /** When the shared dedupe set last failed, while it fails (one error per outage; tried again after 5 s). */
@@ -130,15 +164,48 @@ export class WebhookReceiver {
   constructor(private readonly o: WebhookReceiverOptions) {
     this.clientStateMatches = clientStateCheck(o.clientState);
     this.tokens = new ValidationTokenVerifier({ authorityHost: o.authorityHost, appId: o.appId, now: () => o.graph.serverNow(), signal: this.abort.signal });
-    this.manager = new SubscriptionManager({
+    this.manager = this.createManager();
+    this.driveCursors = o.sharedDriveCursors ? new SharedDriveCursors(o.sharedDriveCursors) : undefined;
+    // A receive-only node (no subscriptions) has nothing to own.
+    const shared = o.specs.length ? o.sharedSubscriptions : undefined;
+    this.ownership = shared
+      ? new SubscriptionOwnership({
+          open: shared.open,
+          nodeId: shared.nodeId,
+          ttlMs: shared.ttlMs,
+          onOwner: () => {
+            this.ownershipErrors.clear(); // Redis answers again: the next outage is reported anew
+            void this.ownerTerm();
+          },
+          onStandby: (holder) => {
+            if (holder) this.ownershipErrors.clear();
+            this.standby(holder?.owner);
+          },
+          onError: (err) => {
+            // One report per distinct problem (the keeper retries every TTL/3 while Redis is away).
+            if (this.ownershipErrors.has(err.message)) return;
+            this.ownershipErrors.add(err.message);
+            o.error(`subscription ownership (cluster): ${err.message}`);
+          },
+        })
+      : undefined;
+    this.resolveDrive = serialRounds((resource) => this.driveRound(resource));
+    this.catchUpFromBookmark = serialRounds((resource) => this.catchUpRound(resource));
+  }
+
+  private createManager(): SubscriptionManager {
+    const { o } = this;
+    const ownership = () => this.ownership;
+    return new SubscriptionManager({
       graph: o.graph,
       now: () => o.graph.serverNow(), // expirations and renewals on Graph's clock
       notificationUrl: o.notificationUrl,
       clientState: o.clientState,
       resourceData: o.resourceData,
       specs: o.specs,
-      load: o.loadSubscriptions,
-      save: o.saveSubscriptions,
+      load: () => ownership()?.load() ?? o.loadSubscriptions(),
+      save: (records) => ownership()?.save(records) ?? o.saveSubscriptions(records),
+      mayAct: o.sharedSubscriptions && o.specs.length ? () => ownership()?.current() !== undefined : undefined,
       onEvent: (event) => {
         o.sendSide(`subscription/${event.kind}`, event);
         if (event.kind === 'created' || event.kind === 'recreated') void this.catchUp(event.resource, { onlyIfBookmarked: event.kind === 'created' });
@@ -153,13 +220,55 @@ export class WebhookReceiver {
         }
       },
     });
-    this.resolveDrive = serialRounds((resource) => this.driveRound(resource));
-    this.catchUpFromBookmark = serialRounds((resource) => this.catchUpRound(resource));
   }
 
-  /** The subscriptions as they are now. */
+  /** The subscriptions as they are now (cluster mode, standing by: as the owner last stored them). */
   get subscriptions(): readonly SubscriptionRecord[] {
-    return this.manager.current;
+    return this.standbyOwner === undefined ? this.manager.current : this.sharedRecords;
+  }
+
+  /** Cluster mode: whether this instance owns the node's subscriptions now. */
+  get owner(): boolean {
+    return this.ownership?.current() !== undefined;
+  }
+
+  private sharedRecords: readonly SubscriptionRecord[] = [];
+
+  /**
+   * The records a notification's resource is looked up in: ours, or (standing by) the owner's as last read (every
+   * TTL/3, and whenever a clientState had to be checked against them): no Redis read per notification.
+   */
+  private recordsFor(): readonly SubscriptionRecord[] {
+    if (!this.ownership || this.standbyOwner === undefined) return this.manager.current;
+    return (this.sharedRecords = this.ownership.cached);
+  }
+
+  /** This instance became the subscription owner: a fresh manager adopts the stored records (renews them) or creates. */
+  private async ownerTerm(): Promise<void> {
+    this.manager.stop();
+    const manager = (this.manager = this.createManager());
+    this.standbyOwner = undefined;
+    const { specs } = this.o;
+    this.o.status('yellow', 'subscribing');
+    try {
+      await manager.start();
+      if (this.closing || manager !== this.manager || !this.owner) return;
+      this.o.status(manager.current.length === specs.length ? 'green' : 'red', 'subscriptions', { count: manager.current.length });
+    } catch (err) {
+      if (err instanceof StaleFenceError || err instanceof NotOwnerError || this.closing || manager !== this.manager) return;
+      this.o.status('red', 'subscribeFailed');
+      this.o.error((err as Error).message);
+    }
+  }
+
+  /** Not (or no longer) the owner: stop acting at once; the status names the owner when known. */
+  private standby(holder: string | undefined): void {
+    this.manager.stop();
+    if (this.closing) return;
+    this.standbyOwner = holder ?? '';
+    if (this.standbyOwner) this.o.status('yellow', 'standby', { owner: this.standbyOwner });
+    else this.o.status('yellow', 'standbyWaiting');
+    if (this.ownership) void this.ownership.records().then((records) => (this.sharedRecords = records));
   }
 
   /** Events a crash left unsent (the cursors' `resend`): sent again unless already sent in this run. */
@@ -175,7 +284,12 @@ export class WebhookReceiver {
       for (const { resource } of specs) {
         if (!isDriveResource(resource)) continue;
         // A failure here is retried by the first notification's resolution (ensureDriveCursor again).
-        await this.ensureDriveCursor(resource).catch((err: Error) => this.o.error(`drive cursor for ${resource}: ${err.message}`));
+        await this.prepareDriveCursor(resource).catch((err: Error) => this.o.error(`drive cursor for ${resource}: ${err.message}`));
+      }
+      if (this.ownership) {
+        this.standbyOwner = '';
+        await this.ownership.start();
+        return;
       }
       await this.manager.start();
       if (!this.closing) {
@@ -235,7 +349,8 @@ export class WebhookReceiver {
         this.o.error((err as Error).message, withoutClientState(item));
       }
     }
-    if (this.mismatches) this.o.status('green', 'receivedDropped', { received: this.received, dropped: this.mismatches });
+    if (this.standbyOwner) this.o.status('yellow', 'standbyReceived', { owner: this.standbyOwner, received: this.received });
+    else if (this.mismatches) this.o.status('green', 'receivedDropped', { received: this.received, dropped: this.mismatches });
     else this.o.status('green', 'received', { received: this.received });
   }
 
@@ -245,6 +360,21 @@ export class WebhookReceiver {
     this.closing = true;
     this.abort.abort();
     const saveCursors = () => this.o.cursors.close(removed).catch((err: Error) => this.o.warn(`saving drive cursors on close: ${err.message}`));
+    const { ownership } = this;
+    if (ownership) {
+      // Only the owner deletes (removed) or hands over; the lease is released so another instance takes over at once.
+      const owner = this.owner;
+      this.manager.stop();
+      const handOver = async () => {
+        if (removed && owner) {
+          await this.manager.removeAll().catch((err: Error) => this.o.warn(`deleting subscriptions failed: ${err.message}`));
+          await ownership.remove().catch(() => undefined);
+        }
+        await ownership.stop();
+      };
+      await withTimeout(handOver().then(saveCursors), removed ? 10_000 : 5000);
+      return;
+    }
     if (!removed) {
       this.manager.stop();
       await withTimeout(saveCursors(), 5000);
@@ -282,6 +412,19 @@ export class WebhookReceiver {
     }
   }
 
+  /**
+   * Cluster mode: a clientState other than ours may still be right: the owner that created the subscription may have
+   * another (a default derived from its own installation secret). Checked against the record's hash, constant time.
+   */
+  private async matchesSharedRecord(item: NotificationItem): Promise<boolean> {
+    if (!this.ownership || typeof item.clientState !== 'string') return false;
+    const records = await this.ownership.records(String(item.subscriptionId ?? ''));
+    this.sharedRecords = records;
+    const expected = records.find((r) => r.id === item.subscriptionId)?.clientStateHash;
+    if (!expected || !/^[0-9a-f]{64}$/.test(expected)) return false;
+    return timingSafeEqual(Buffer.from(expected, 'hex'), createHash('sha256').update(item.clientState).digest());
+  }
+
   private engineContext(): EngineContext {
     return { graph: this.o.graph, elementKey: this.o.elementKey, instanceName: this.o.instanceName, pollStart: this.o.graph.serverNow(), signal: this.abort.signal };
   }
@@ -298,6 +441,12 @@ export class WebhookReceiver {
     )[0]!;
   }
 
+  /** At start: the drive's cursor exists (here, or in Redis in cluster mode) before its subscription does. */
+  private async prepareDriveCursor(resource: string): Promise<void> {
+    if (this.driveCursors) await this.driveCursors.run(resource, (round) => this.sharedDriveRound(resource, round, false));
+    else await this.ensureDriveCursor(resource);
+  }
+
   private async ensureDriveCursor(resource: string): Promise<PollerCursor> {
     const { cursors } = this.o;
     await cursors.loaded;
@@ -311,6 +460,7 @@ export class WebhookReceiver {
 
   /** The new cursor and the events reach the state file before the send (a crash sends them again, same eventIds). */
   private async driveRound(resource: string): Promise<void> {
+    if (this.driveCursors) return this.driveCursors.run(resource, (round) => this.sharedDriveRound(resource, round, true));
     const cursor = await this.ensureDriveCursor(resource);
     const round = await pollResource(this.engineContext(), this.driveConfig(resource), cursor);
     const events = round.events.map(asWebhookEvent);
@@ -318,6 +468,30 @@ export class WebhookReceiver {
     for (const event of events) this.emit(event);
     if (round.resynced) this.o.sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
     await this.o.cursors.afterSend();
+  }
+
+  /**
+   * Cluster mode, under the drive's lease: first what a dead instance left pending, then (when `poll`) one delta round
+   * from the stored cursor, written with its events before the send (fenced) and cleared after. No cursor yet: a
+   * silent enumeration starts it (nothing old replayed).
+   */
+  private async sharedDriveRound(resource: string, round: { cursor: PollerCursor | undefined; pending: Ms365Event[]; save(cursor: PollerCursor, pending: Ms365Event[]): Promise<void> }, poll: boolean): Promise<void> {
+    let cursor = round.cursor;
+    if (cursor && round.pending.length) {
+      for (const event of round.pending) this.emit(event);
+      await round.save(cursor, []);
+    }
+    if (!cursor) {
+      cursor = (await startDelta(this.engineContext(), this.driveConfig(resource))).cursor;
+      await round.save(cursor, []);
+    }
+    if (!poll) return;
+    const result = await pollResource(this.engineContext(), this.driveConfig(resource), cursor);
+    const events = result.events.map(asWebhookEvent);
+    await round.save(result.cursor, events);
+    for (const event of events) this.emit(event);
+    if (result.resynced) this.o.sendSide('lifecycle/resync', { resource, reason: 'drive delta token expired (410); resynced' });
+    await round.save(result.cursor, []);
   }
 
   /** The subscription on `resource` delivered (or was confirmed alive) at `at`: a later catch-up starts there. */
@@ -383,7 +557,7 @@ export class WebhookReceiver {
 
   private async handleItem(item: NotificationItem, receivedAt: number): Promise<void> {
     const { o, manager } = this;
-    if (!this.clientStateMatches(item.clientState)) {
+    if (!this.clientStateMatches(item.clientState) && !(await this.matchesSharedRecord(item))) {
       this.mismatches += 1;
       if (this.mismatches === 1) o.warn('dropped a notification whose clientState does not match (counted in the status)');
       return;
@@ -391,19 +565,21 @@ export class WebhookReceiver {
     if (item.lifecycleEvent) {
       o.sendSide(`lifecycle/${item.lifecycleEvent}`, withoutClientState(item));
       const id = String(item.subscriptionId);
-      if (item.lifecycleEvent === 'reauthorizationRequired') await manager.reauthorize(id);
-      else if (item.lifecycleEvent === 'subscriptionRemoved') await manager.recreate(id);
+      // Standing by (cluster): the owner's renewal (which also reauthorizes; a 404 recreates) takes care of it.
+      if (item.lifecycleEvent === 'reauthorizationRequired' && this.standbyOwner === undefined) await manager.reauthorize(id);
+      else if (item.lifecycleEvent === 'subscriptionRemoved' && this.standbyOwner === undefined) await manager.recreate(id);
       else if (item.lifecycleEvent === 'missed') {
-        const record = manager.current.find((r) => r.id === id);
+        const record = this.recordsFor().find((r) => r.id === id);
         if (record) await this.catchUp(record.resource);
       }
       return;
     }
     // By id; else by resource: a subscription of an earlier run that Graph still serves (ids lost with memory context).
     const itemResource = String(item.resource ?? '').replace(/^\/+/, '').toLowerCase();
+    const records = this.recordsFor();
     const record =
-      manager.current.find((r) => r.id === item.subscriptionId) ??
-      manager.current.find((r) => itemResource === r.resource.toLowerCase() || itemResource.startsWith(`${r.resource.toLowerCase()}/`));
+      records.find((r) => r.id === item.subscriptionId) ??
+      records.find((r) => itemResource === r.resource.toLowerCase() || itemResource.startsWith(`${r.resource.toLowerCase()}/`));
     const drive = driveResourceOf(item, record?.resource, isDriveResource);
     if (drive) {
       await this.resolveDrive(drive);

@@ -4,6 +4,7 @@
  * (404 on renew, `subscriptionRemoved`), reauthorized on `reauthorizationRequired`, deleted on removal.
  * A 400 about the maximum lifetime is retried with the maximum Graph names (or half the asked lifetime).
  */
+import { createHash } from 'node:crypto';
 import type { GraphClient } from '../graph/client';
 import { GraphError, MissingPermissionError } from '../graph/client';
 import type { Subscription } from '@microsoft/microsoft-graph-types';
@@ -27,6 +28,23 @@ export interface SubscriptionRecord {
   minutes: number;
   /** Created with resource data (a recreate asks the same). */
   includeResourceData?: boolean;
+  /**
+   * SHA-256 (hex) of the clientState it was created with: in cluster mode (`subscription-owner.ts`) the other
+   * instances check notifications against it (their own clientState may differ); never the clientState itself.
+   */
+  clientStateHash?: string;
+}
+
+/** The instance is no longer the subscription owner (cluster mode): nothing is sent to Graph. */
+export class NotOwnerError extends Error {
+  constructor() {
+    super('not the subscription owner (cluster mode)');
+    this.name = 'NotOwnerError';
+  }
+}
+
+export function clientStateHash(clientState: string): string {
+  return createHash('sha256').update(clientState).digest('hex');
 }
 
 export type SubscriptionEventKind = 'created' | 'renewed' | 'recreated' | 'reauthorized' | 'deleted' | 'failed';
@@ -56,6 +74,11 @@ export interface SubscriptionManagerOptions {
   load(): Promise<SubscriptionRecord[]>;
   save(records: SubscriptionRecord[]): Promise<void>;
   onEvent(event: SubscriptionEvent): void;
+  /**
+   * Cluster mode: whether this instance may still act (it holds the subscription lease, on its own clock); checked
+   * before every request to Graph. Default: always.
+   */
+  mayAct?: () => boolean;
   /** Called after a subscription was recreated (changes may have been missed: catch up with delta). */
   onRecreated?(record: SubscriptionRecord): void;
   now?: () => number;
@@ -78,6 +101,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class SubscriptionManager {
   private records: SubscriptionRecord[] = [];
+  /** Created since the last successful save (cluster mode: deleted again when their record cannot be saved). */
+  private unsaved: SubscriptionRecord[] = [];
   private timer: unknown;
   private stopped = false;
   private readonly now: () => number;
@@ -104,16 +129,19 @@ export class SubscriptionManager {
   async start(): Promise<void> {
     const saved = await this.options.load();
     for (const spec of this.options.specs) {
-      if (this.stopped) return;
+      if (!this.acting()) return;
       const existing = saved.find((r) => r.resource === spec.resource && r.changeType === spec.changeType);
       try {
         if (existing) {
           this.records.push(existing);
           await this.renew(existing);
         } else {
-          this.records.push(await this.create(spec, 'created'));
+          const created = await this.create(spec, 'created');
+          this.records.push(created);
+          this.unsaved.push(created);
         }
       } catch (err) {
+        if (err instanceof NotOwnerError) return;
         this.options.onEvent({ kind: 'failed', resource: spec.resource, ...failure(err) });
       }
     }
@@ -127,6 +155,7 @@ export class SubscriptionManager {
 
   /** Renew one subscription; Graph no longer knowing it (404) → recreate it. */
   async renew(record: SubscriptionRecord): Promise<void> {
+    this.assertActing();
     try {
       const res = await this.options.graph.request<Subscription>({
         method: 'PATCH',
@@ -152,6 +181,7 @@ export class SubscriptionManager {
     const spec = this.options.specs.find((s) => s.resource === old.resource && s.changeType === old.changeType);
     const fresh = await this.create({ ...spec, resource: old.resource, changeType: old.changeType, expirationMinutes: old.minutes, includeResourceData: old.includeResourceData }, 'recreated');
     this.records[index] = fresh;
+    this.unsaved.push(fresh);
     await this.persist();
     this.schedule();
     this.options.onRecreated?.(fresh);
@@ -162,6 +192,7 @@ export class SubscriptionManager {
   async reauthorize(subscriptionId: string): Promise<void> {
     const record = this.records.find((r) => r.id === subscriptionId);
     if (!record) return;
+    this.assertActing();
     try {
       await this.options.graph.request({ method: 'POST', url: `/subscriptions/${encodeURIComponent(record.id)}/reauthorize` });
       this.options.onEvent({ kind: 'reauthorized', resource: record.resource, subscriptionId: record.id });
@@ -195,7 +226,8 @@ export class SubscriptionManager {
     await this.options.save([]);
   }
 
-  private async deleteOne(record: SubscriptionRecord): Promise<void> {
+  private async deleteOne(record: SubscriptionRecord, own = false): Promise<void> {
+    if (!own) this.assertActing();
     try {
       await this.options.graph.request({ method: 'DELETE', url: `/subscriptions/${encodeURIComponent(record.id)}` });
     } catch (err) {
@@ -209,6 +241,7 @@ export class SubscriptionManager {
     const cap = maxMinutesFor(spec.resource, rich !== undefined);
     let minutes = Math.min(spec.expirationMinutes ?? cap, cap);
     for (let attempt = 0; ; attempt += 1) {
+      this.assertActing();
       try {
         const res = await this.options.graph.request<Subscription>({
           method: 'POST',
@@ -230,6 +263,7 @@ export class SubscriptionManager {
           expirationDateTime: res.data.expirationDateTime ?? this.expiry(minutes),
           minutes,
           ...(rich ? { includeResourceData: true } : {}),
+          clientStateHash: clientStateHash(this.options.clientState),
         };
         this.options.onEvent({
           kind,
@@ -278,12 +312,13 @@ export class SubscriptionManager {
   private async renewDue(): Promise<void> {
     const now = this.now();
     for (const record of [...this.records]) {
-      if (this.stopped) return;
+      if (!this.acting()) return;
       const remaining = Date.parse(record.expirationDateTime) - now;
       if (remaining > (record.minutes * 60_000) / 2 + 500) continue;
       try {
         await this.renew(record);
       } catch (err) {
+        if (err instanceof NotOwnerError) return;
         this.options.onEvent({ kind: 'failed', resource: record.resource, subscriptionId: record.id, ...failure(err) });
       }
     }
@@ -292,7 +327,28 @@ export class SubscriptionManager {
   }
 
   private async persist(): Promise<void> {
-    await this.options.save(this.records.map((r) => ({ ...r })));
+    try {
+      await this.options.save(this.records.map((r) => ({ ...r })));
+      this.unsaved = [];
+    } catch (err) {
+      // Cluster mode: a subscription whose record cannot be stored (the write refused: another instance owns them
+      // now; or Redis away) would be unknown to the next owner, which creates its own: delete it again.
+      const orphans = this.options.mayAct ? this.unsaved.splice(0) : [];
+      for (const orphan of orphans) {
+        this.records = this.records.filter((r) => r !== orphan);
+        await this.deleteOne(orphan, true).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private acting(): boolean {
+    return !this.stopped && (this.options.mayAct?.() ?? true);
+  }
+
+  /** Before a request to Graph: only the mayAct check (single-instance behaviour unchanged). */
+  private assertActing(): void {
+    if (this.options.mayAct && !this.options.mayAct()) throw new NotOwnerError();
   }
 
   private expiry(minutes: number): string {
