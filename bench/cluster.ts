@@ -35,6 +35,7 @@ import { startNodeRed, waitUntil, type NodeRedProcess } from '../test/support/no
 import { redisServerPath, startRedisServer } from '../test/support/redis';
 import { report } from './report';
 import { numberArg, percentile, processCpuMs } from './measure';
+import { messageNotification } from './notification';
 
 const SECONDS = numberArg('--seconds', 3);
 const ROUNDS = numberArg('--rounds', 3);
@@ -116,20 +117,7 @@ let sequence = 0;
 
 function notification(): string {
   const i = (sequence += 1);
-  const id = `${nonce}-${i}`;
-  return JSON.stringify({
-    value: [
-      {
-        subscriptionId: 'bench-subscription',
-        subscriptionExpirationDateTime: '2030-01-01T00:00:00.000Z',
-        clientState: CLIENT_STATE,
-        changeType: 'created',
-        resource: `Users/u/Messages/${id}`,
-        tenantId: 't',
-        resourceData: { '@odata.type': '#Microsoft.Graph.Message', '@odata.id': `Users/u/Messages/${id}`, '@odata.etag': `W/"${i}"`, id },
-      },
-    ],
-  });
+  return messageNotification(`${nonce}-${i}`, i, CLIENT_STATE);
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });

@@ -21,6 +21,7 @@ import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../src/simulator/identity';
 import { startNodeRed, waitUntil } from '../test/support/nodered-process';
 import { report } from './report';
 import { numberArg, percentile, processCpuMs } from './measure';
+import { messageNotification } from './notification';
 
 const RATE = numberArg('--rate', 500);
 const SECONDS = numberArg('--seconds', 5);
@@ -28,19 +29,7 @@ const ROUNDS = numberArg('--rounds', 3);
 const CLIENT_STATE = 'bench-client-state';
 
 function notification(i: number): string {
-  return JSON.stringify({
-    value: [
-      {
-        subscriptionId: 'bench-subscription',
-        subscriptionExpirationDateTime: '2030-01-01T00:00:00.000Z',
-        clientState: CLIENT_STATE,
-        changeType: 'created',
-        resource: `Users/u/Messages/m${i}`,
-        tenantId: 't',
-        resourceData: { '@odata.type': '#Microsoft.Graph.Message', '@odata.id': `Users/u/Messages/m${i}`, '@odata.etag': `W/"${i}"`, id: `m${i}` },
-      },
-    ],
-  });
+  return messageNotification(`m${i}`, i, CLIENT_STATE);
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });

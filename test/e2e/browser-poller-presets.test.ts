@@ -190,6 +190,14 @@ for (const version of VERSIONS) describe(`poller Watch presets in headless chrom
     await page.locator('#ms365-poller-target-load').click();
     await until('the top folders', () => listed('Projects'), 20_000);
     const crumbs = () => page.locator('#ms365-poller-crumbs').innerText();
+    /** From Projects: Open 2026, pick Reports (`again` ends the names of the waits the second time). */
+    const intoYearPickReports = async (again = '') => {
+      await page.selectOption('#ms365-poller-target', year.id!);
+      await page.locator('#ms365-poller-target-open').click();
+      await until(`the folders of 2026${again}`, () => listed('Reports'), 20_000);
+      await page.selectOption('#ms365-poller-target', reports.id!);
+      await until(`Reports as the resource${again}`, async () => (await editorValue(poller)).includes(`/me/drive/items/${reports.id}/delta`));
+    };
     assert.equal((await crumbs()).trim(), 'Drive');
     assert.equal(await page.locator('#ms365-poller-target-open').isDisabled(), true, 'Open is for a sub-folder');
 
@@ -202,11 +210,7 @@ for (const version of VERSIONS) describe(`poller Watch presets in headless chrom
     assert.deepEqual((await targetOptions())[0], [projects.id, '(this folder: Projects)']);
     assert.equal(await listed('plan.txt'), false, 'a file is not offered: drive delta needs a folder');
     assert.equal((await crumbs()).trim(), 'Drive › Projects');
-    await page.selectOption('#ms365-poller-target', year.id!);
-    await page.locator('#ms365-poller-target-open').click();
-    await until('the folders of 2026', () => listed('Reports'), 20_000);
-    await page.selectOption('#ms365-poller-target', reports.id!);
-    await until('Reports as the resource', async () => (await editorValue(poller)).includes(`/me/drive/items/${reports.id}/delta`));
+    await intoYearPickReports();
     assert.equal((await crumbs()).trim(), 'Drive › Projects › 2026');
     await clearNotifications(page);
     await screenshot(page, `poller-drive-folders-nr${version}`, { selector: '.red-ui-tray' });
@@ -216,11 +220,7 @@ for (const version of VERSIONS) describe(`poller Watch presets in headless chrom
     await until('the folders of Projects again', async () => (await listed('2026')) && !(await listed('Reports')), 20_000);
     await until('Projects as the resource again', async () => (await editorValue(poller)).includes(`/me/drive/items/${projects.id}/delta`));
     assert.equal((await crumbs()).trim(), 'Drive › Projects');
-    await page.selectOption('#ms365-poller-target', year.id!);
-    await page.locator('#ms365-poller-target-open').click();
-    await until('the folders of 2026 again', () => listed('Reports'), 20_000);
-    await page.selectOption('#ms365-poller-target', reports.id!);
-    await until('Reports as the resource again', async () => (await editorValue(poller)).includes(`/me/drive/items/${reports.id}/delta`));
+    await intoYearPickReports(' again');
 
     await page.fill('#ms365-poller-every', '1');
     await page.selectOption('#ms365-poller-unit', 'seconds');

@@ -12,8 +12,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Node, NodeDef, NodeMessage } from 'node-red';
+import type { NodeDef } from 'node-red';
 import { helper, useNodeRed, useTempUserDir } from '../support/node-red-helper';
+import { callbackOutputs, statusesOf, useFastRetries } from '../support/callback-out';
 import { waitFor } from '../support/connector';
 import { freePort, startRedisServer, useRedisServer } from '../support/redis';
 import { QueueDelivery } from '../../src/core/delivery/callback-delivery';
@@ -43,13 +44,6 @@ function events(from: number, n: number): Ms365Event[] {
   });
 }
 
-type Msg = NodeMessage & Record<string, unknown>;
-
-function statusesOf(node: Node): Array<{ fill?: string; shape?: string; text?: string }> {
-  const spy = Object.getPrototypeOf(node).status as { getCalls(): Array<{ thisValue: unknown; args: Array<{ fill?: string; text?: string }> }> };
-  return spy.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]!);
-}
-
 function errorsLogged(): string[] {
   return helper
     .log()
@@ -60,14 +54,7 @@ function errorsLogged(): string[] {
 
 describe('ms365-callback-out node with an ms365-cluster (BullMQ queue in Redis)', function () {
   this.timeout(20_000);
-  const previousUnit = process.env.MS365_CALLBACK_RETRY_UNIT_MS;
-  before(() => {
-    process.env.MS365_CALLBACK_RETRY_UNIT_MS = '1';
-  });
-  after(() => {
-    if (previousUnit === undefined) delete process.env.MS365_CALLBACK_RETRY_UNIT_MS;
-    else process.env.MS365_CALLBACK_RETRY_UNIT_MS = previousUnit;
-  });
+  useFastRetries();
   const redis = useRedisServer();
   useNodeRed();
   const userDir = useTempUserDir('ms365-cb-cluster-');
@@ -118,12 +105,7 @@ describe('ms365-callback-out node with an ms365-cluster (BullMQ queue in Redis)'
       { id: 'fail', type: 'helper' },
     ];
     await helper.load([clusterModule, callbackModule], flow as unknown as NodeDef[], { cb1: { signatureKey: KEY } });
-    const cb = helper.getNode('cb1') as Node;
-    const delivered: Msg[] = [];
-    const givenUp: Msg[] = [];
-    helper.getNode('ok').on('input', (m: Msg) => delivered.push(m));
-    helper.getNode('fail').on('input', (m: Msg) => givenUp.push(m));
-    return { cb, delivered, givenUp };
+    return callbackOutputs();
   }
 
   it('delivers through the queue in order (signed), outputs each, shows the status, and writes no outbox file', async () => {

@@ -9,8 +9,9 @@ import { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Node, NodeMessage } from 'node-red';
+import type { Node } from 'node-red';
 import { helper, allNodes, useNodeRed, useTempUserDir } from '../support/node-red-helper';
+import { callbackOutputs, statusesOf, useFastRetries } from '../support/callback-out';
 import type { Ms365Event } from '../../src/core/events';
 import { Webhook } from 'standardwebhooks';
 
@@ -78,26 +79,11 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
-type Msg = NodeMessage & Record<string, unknown>;
-
-/** The statuses a node has shown (the helper spies Node.prototype.status, also for calls from the constructor). */
-function statusesOf(node: Node): Array<{ fill?: string; shape?: string; text?: string }> {
-  const spy = Object.getPrototypeOf(node).status as { getCalls(): Array<{ thisValue: unknown; args: Array<{ fill?: string; text?: string }> }> };
-  return spy.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]!);
-}
-
 describe('ms365-callback-out node', function () {
   this.timeout(20000);
   let receiver: Receiver;
-  const previousUnit = process.env.MS365_CALLBACK_RETRY_UNIT_MS;
 
-  before(() => {
-    process.env.MS365_CALLBACK_RETRY_UNIT_MS = '1';
-  });
-  after(() => {
-    if (previousUnit === undefined) delete process.env.MS365_CALLBACK_RETRY_UNIT_MS;
-    else process.env.MS365_CALLBACK_RETRY_UNIT_MS = previousUnit;
-  });
+  useFastRetries();
   useNodeRed();
   const userDir = useTempUserDir('ms365-cb-node-');
   beforeEach(async () => {
@@ -121,12 +107,7 @@ describe('ms365-callback-out node', function () {
   async function load(url: string, extra: Record<string, unknown> = {}, key = KEY) {
     // An empty key rather than none: the test helper's runtime keeps the credentials of a node id between loads.
     await helper.load(allNodes, flow(url, extra), { cb1: { signatureKey: key } });
-    const cb = helper.getNode('cb1') as Node;
-    const delivered: Msg[] = [];
-    const givenUp: Msg[] = [];
-    helper.getNode('ok').on('input', (m: Msg) => delivered.push(m));
-    helper.getNode('fail').on('input', (m: Msg) => givenUp.push(m));
-    return { cb, delivered, givenUp };
+    return callbackOutputs();
   }
 
   it('delivers 25 polling events as 3 signed notifications (verified by an independent HMAC) and outputs each with statusCode and attempts', async () => {

@@ -5,23 +5,12 @@
  * event; with Redis stopped, notifications still come out (at least once) and each instance reports it once.
  */
 import assert from 'node:assert/strict';
-import { simGraphClient, useSimulator } from '../../support/simulator';
+import { useSimulator } from '../../support/simulator';
 import { useRedisServer, useRedisStates } from '../../support/redis';
-import type { Ms365Event } from '../../../src/core/events';
+import { collectingReceiver } from '../../support/webhook-receiver';
 import type { RedisSharedState } from '../../../src/core/state';
-import { SHARED_DEDUPE_TTL_S, WebhookReceiver, type WebhookCursors } from '../../../src/core/webhooks/receiver';
+import { SHARED_DEDUPE_TTL_S } from '../../../src/core/webhooks/receiver';
 import type { NotificationItem } from '../../../src/core/webhooks/notifications';
-import { SIM_CLIENT_ID } from '../../../src/simulator/identity';
-
-const noCursors: WebhookCursors = {
-  loaded: Promise.resolve(),
-  get: () => undefined,
-  note: () => undefined,
-  flush: async () => undefined,
-  beforeSend: async () => undefined,
-  afterSend: async () => undefined,
-  close: async () => undefined,
-};
 
 describe('core/webhooks/receiver: notification dedupe shared by instances (Redis)', function () {
   this.timeout(30_000);
@@ -32,30 +21,7 @@ describe('core/webhooks/receiver: notification dedupe shared by instances (Redis
 
   /** One instance's receiver of node `wh1`, its dedupe keys scoped as the adapter scopes them. */
   function instance(state: RedisSharedState) {
-    const events: Ms365Event[] = [];
-    const errors: string[] = [];
-    const r = new WebhookReceiver({
-      graph: simGraphClient(sim()),
-      elementKey: 'office365',
-      instanceName: 'unit',
-      mePath: `/users/${user()}`,
-      clientState: 'unit-state',
-      fetchResource: false,
-      notificationUrl: 'http://127.0.0.1:9/unused',
-      specs: [],
-      authorityHost: sim().authorityHost,
-      appId: SIM_CLIENT_ID,
-      cursors: noCursors,
-      sharedDedupe: { claim: (key, ttl) => state.dedupe.claim(`webhook-in:wh1:${key}`, ttl) },
-      loadSubscriptions: async () => [],
-      saveSubscriptions: async () => undefined,
-      sendEvent: (event) => events.push(event),
-      sendSide: () => undefined,
-      status: () => undefined,
-      warn: () => undefined,
-      error: (message) => errors.push(message),
-    });
-    return { r, events, errors };
+    return collectingReceiver(sim(), { sharedDedupe: { claim: (key, ttl) => state.dedupe.claim(`webhook-in:wh1:${key}`, ttl) } });
   }
   const item = (id: string, etag: string): NotificationItem =>
     ({

@@ -7,25 +7,15 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import axios from 'axios';
-import { simGraphClient, useSimulator } from '../../support/simulator';
+import { useSimulator } from '../../support/simulator';
 import { useRedisServer, useRedisStates } from '../../support/redis';
+import { collectingReceiver } from '../../support/webhook-receiver';
 import type { Ms365Event } from '../../../src/core/events';
 import { StaleFenceError, type RedisSharedState } from '../../../src/core/state';
 import { leaseNames } from '../../../src/core/state/types';
-import { WebhookReceiver, type WebhookCursors } from '../../../src/core/webhooks/receiver';
+import type { WebhookReceiver } from '../../../src/core/webhooks/receiver';
 import { clientStateHash } from '../../../src/core/webhooks/subscription-manager';
 import type { NotificationItem } from '../../../src/core/webhooks/notifications';
-import { SIM_CLIENT_ID } from '../../../src/simulator/identity';
-
-const noCursors: WebhookCursors = {
-  loaded: Promise.resolve(),
-  get: () => undefined,
-  note: () => undefined,
-  flush: async () => undefined,
-  beforeSend: async () => undefined,
-  afterSend: async () => undefined,
-  close: async () => undefined,
-};
 
 const TTL_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -69,32 +59,34 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
 
   /** One instance's receiver of node `wh1` (its own clientState: default clientStates differ per installation). */
   function instance(state: RedisSharedState, clientState: string) {
-    const events: Ms365Event[] = [];
     const statuses: string[] = [];
-    const errors: string[] = [];
-    const r = new WebhookReceiver({
-      graph: simGraphClient(sim()),
-      elementKey: 'office365',
-      instanceName: 'unit',
-      mePath: `/users/${user()}`,
+    const { r, events, errors } = collectingReceiver(sim(), {
       clientState,
-      fetchResource: false,
       notificationUrl: url,
       specs: [{ resource: resource(), changeType: 'created,updated' }],
-      authorityHost: sim().authorityHost,
-      appId: SIM_CLIENT_ID,
-      cursors: noCursors,
       sharedSubscriptions: { open: async () => state, nodeId: 'wh1', ttlMs: TTL_MS },
       loadSubscriptions: async () => assert.fail('cluster mode reads the records from Redis'),
       saveSubscriptions: async () => assert.fail('cluster mode writes the records to Redis'),
-      sendEvent: (event) => events.push(event),
-      sendSide: () => undefined,
-      status: (fill, key, params) => statuses.push(`${fill} ${key} ${JSON.stringify(params ?? {})}`),
-      warn: () => undefined,
-      error: (message) => errors.push(message),
+      status: (fill, key, params) => void statuses.push(`${fill} ${key} ${JSON.stringify(params ?? {})}`),
     });
     receivers.push(r);
     return { r, events, statuses, errors, state };
+  }
+
+  /** Instance a started on its own: it owns node wh1 once its subscription is stored. */
+  async function ownerA(what: string) {
+    const stateA = await states.open('instance-a');
+    const a = instance(stateA, 'state-a');
+    await a.r.start();
+    await waitFor(what, async () => a.r.owner && (await stored(stateA)).length === 1);
+    return { stateA, a };
+  }
+
+  /** Instance b started after a. */
+  async function startB() {
+    const b = instance(await states.open('instance-b'), 'state-b');
+    await b.r.start();
+    return b;
   }
 
   async function subscriptionRequests() {
@@ -138,12 +130,8 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
   });
 
   it('the owner dies without releasing: after the lease TTL the other adopts the same subscription (no second create) and renews it', async () => {
-    const stateA = await states.open('instance-a');
-    const a = instance(stateA, 'state-a');
-    await a.r.start();
-    await waitFor('a owns and stored its subscription', async () => a.r.owner && (await stored(stateA)).length === 1);
-    const b = instance(await states.open('instance-b'), 'state-b');
-    await b.r.start();
+    const { stateA, a } = await ownerA('a owns and stored its subscription');
+    const b = await startB();
     await waitFor('b stands by', () => b.statuses.some((s) => s.includes('standby ')));
     const [record] = await stored(stateA);
     // "Killed": its Redis connection gone, nothing released; it can no longer confirm its lease and stops acting.
@@ -163,12 +151,8 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
   });
 
   it('an owner paused past its lease (as SIGSTOP) knows it on resume; whoever owns next adopts (no second create)', async () => {
-    const stateA = await states.open('instance-a');
-    const a = instance(stateA, 'state-a');
-    await a.r.start();
-    await waitFor('a owns', async () => a.r.owner && (await stored(stateA)).length === 1);
-    const b = instance(await states.open('instance-b'), 'state-b');
-    await b.r.start();
+    const { stateA, a } = await ownerA('a owns');
+    const b = await startB();
     await waitFor('b stands by', () => b.statuses.some((s) => s.includes('standby ')));
     await axios.delete(`${sim().controlUrl}/requests`);
     // The whole process blocked longer than the lease (both instances here: one process): Redis lets it expire.
@@ -181,17 +165,19 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
     assert.equal((await stored(b.state)).length, 1);
   });
 
-  it('a stale owner\'s late write is refused by Redis: it stops acting and stands by; the new owner\'s record stays', async () => {
-    const stateA = await states.open('instance-a');
-    const a = instance(stateA, 'state-a');
-    await a.r.start();
-    await waitFor('a owns', async () => a.r.owner && (await stored(stateA)).length === 1);
+  /** a owns and stored its subscription; then its lease is deleted in Redis (a does not notice) and b starts. */
+  async function staleOwnerA() {
+    const { stateA, a } = await ownerA('a owns');
     const [record] = await stored(stateA);
     const name = leaseNames.subscriptions('wh1');
-    // The lease expired in Redis without a's clock noticing (a pause its clock did not see, a skewed clock).
     await stateA.client.del(stateA.keys.lease(name));
-    const b = instance(await states.open('instance-b'), 'state-b');
-    await b.r.start();
+    const b = await startB();
+    return { stateA, a, record, name, b };
+  }
+
+  it('a stale owner\'s late write is refused by Redis: it stops acting and stands by; the new owner\'s record stays', async () => {
+    // The lease expired in Redis without a's clock noticing (a pause its clock did not see, a skewed clock).
+    const { stateA, a, record, name, b } = await staleOwnerA();
     await waitFor('b owns', () => b.r.owner);
     const written = await stateA.subscriptions.read(name);
     // a still thinks it owns: a lifecycle event makes it act and write; the write is refused.
@@ -209,15 +195,7 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
   });
 
   it('a stale owner that recreates a subscription and cannot store it deletes it again (no orphan at Graph)', async () => {
-    const stateA = await states.open('instance-a');
-    const a = instance(stateA, 'state-a');
-    await a.r.start();
-    await waitFor('a owns', async () => a.r.owner && (await stored(stateA)).length === 1);
-    const [record] = await stored(stateA);
-    const name = leaseNames.subscriptions('wh1');
-    await stateA.client.del(stateA.keys.lease(name));
-    const b = instance(await states.open('instance-b'), 'state-b');
-    await b.r.start();
+    const { stateA, a, record, name, b } = await staleOwnerA();
     await waitFor('b owns and renewed', async () => b.r.owner && (await subscriptionRequests()).renews.length > 0);
     const atGraph = async () => (await axios.get<Array<{ id: string }>>(`${sim().controlUrl}/subscriptions`)).data.map((s) => s.id).sort();
     const before = await atGraph();
@@ -233,28 +211,11 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
 
   describe('drive cursors shared (webhook-cursor leases)', () => {
     function driveInstance(state: RedisSharedState) {
-      const events: Ms365Event[] = [];
-      const errors: string[] = [];
-      const r = new WebhookReceiver({
-        graph: simGraphClient(sim()),
+      const { r, events, errors } = collectingReceiver(sim(), {
         elementKey: 'onedrivev2',
-        instanceName: 'unit',
-        mePath: `/users/${user()}`,
         clientState: 'drive-state',
-        fetchResource: false,
         notificationUrl: url,
-        specs: [],
-        authorityHost: sim().authorityHost,
-        appId: SIM_CLIENT_ID,
-        cursors: noCursors,
         sharedDriveCursors: { open: async () => state, nodeId: 'wd1', ttlMs: TTL_MS },
-        loadSubscriptions: async () => [],
-        saveSubscriptions: async () => undefined,
-        sendEvent: (event) => events.push(event),
-        sendSide: () => undefined,
-        status: () => undefined,
-        warn: () => undefined,
-        error: (message) => errors.push(message),
       });
       receivers.push(r);
       return { r, events, errors, state };

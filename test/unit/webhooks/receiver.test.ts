@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import axios from 'axios';
-import { simGraphClient, useSimulator } from '../../support/simulator';
+import { useSimulator } from '../../support/simulator';
 import { waitFor } from '../../support/connector';
+import { receiverOptions } from '../../support/webhook-receiver';
 import type { Ms365Event } from '../../../src/core/events';
 import type { PollerCursor } from '../../../src/core/changes';
 import { WebhookReceiver, type WebhookCursors } from '../../../src/core/webhooks/receiver';
 import type { NotificationItem } from '../../../src/core/webhooks/notifications';
-import { SIM_CLIENT_ID } from '../../../src/simulator/identity';
 
 function memoryCursors(): WebhookCursors & { map: Map<string, PollerCursor> } {
   const map = new Map<string, PollerCursor>();
@@ -39,28 +39,18 @@ describe('core/webhooks/receiver (against the simulator, no Node-RED)', function
     const errors: string[] = [];
     const statuses: string[] = [];
     let saved: unknown[] = [];
-    const r = new WebhookReceiver({
-      graph: simGraphClient(sim()),
-      elementKey: 'office365',
-      instanceName: 'unit',
-      mePath: `/users/${user()}`,
-      clientState: 'unit-state',
-      fetchResource: false,
-      notificationUrl: 'http://127.0.0.1:9/unused',
+    const r = new WebhookReceiver(receiverOptions(sim(), {
       specs,
-      authorityHost: sim().authorityHost,
-      appId: SIM_CLIENT_ID,
       cursors: memoryCursors(),
-      loadSubscriptions: async () => [],
       saveSubscriptions: async (records) => {
         saved = records;
       },
-      sendEvent: (event) => events.push(event),
-      sendSide: (topic, payload) => side.push({ topic, payload }),
-      status: (_fill, key, params) => statuses.push(`${key} ${JSON.stringify(params ?? {})}`),
-      warn: (message) => warnings.push(message),
-      error: (message) => errors.push(message),
-    });
+      sendEvent: (event) => void events.push(event),
+      sendSide: (topic, payload) => void side.push({ topic, payload }),
+      status: (_fill, key, params) => void statuses.push(`${key} ${JSON.stringify(params ?? {})}`),
+      warn: (message) => void warnings.push(message),
+      error: (message) => void errors.push(message),
+    }));
     return { r, events, side, warnings, errors, statuses, saved: () => saved };
   }
   const item = (patch: Partial<NotificationItem> & Record<string, unknown>): NotificationItem =>
@@ -144,12 +134,12 @@ describe('core/webhooks/receiver (against the simulator, no Node-RED)', function
     try {
       const port = (server.address() as { port: number }).port;
       const events: string[] = [];
-      const r = new WebhookReceiver({
-        ...receiverOptions(),
+      const r = new WebhookReceiver(receiverOptions(sim(), {
+        cursors: memoryCursors(),
         notificationUrl: `http://127.0.0.1:${port}/hook`,
         specs: [{ resource: `users/${user()}/drive/root`, changeType: 'updated' }],
-        sendSide: (topic) => events.push(topic),
-      });
+        sendSide: (topic) => void events.push(topic),
+      }));
       await r.start();
       assert.deepEqual(events, ['subscription/created']);
       const id = r.subscriptions[0]!.id;
@@ -160,27 +150,4 @@ describe('core/webhooks/receiver (against the simulator, no Node-RED)', function
       server.close();
     }
   });
-
-  function receiverOptions() {
-    return {
-      graph: simGraphClient(sim()),
-      elementKey: 'office365' as const,
-      instanceName: 'unit',
-      mePath: `/users/${user()}`,
-      clientState: 'unit-state',
-      fetchResource: false,
-      notificationUrl: '',
-      specs: [],
-      authorityHost: sim().authorityHost,
-      appId: SIM_CLIENT_ID,
-      cursors: memoryCursors(),
-      loadSubscriptions: async () => [],
-      saveSubscriptions: async () => undefined,
-      sendEvent: () => undefined,
-      sendSide: () => undefined,
-      status: () => undefined,
-      warn: () => undefined,
-      error: () => undefined,
-    };
-  }
 });
