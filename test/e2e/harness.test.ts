@@ -1,6 +1,6 @@
 /**
  * The packed package on a real Node-RED process, on both supported lines: Node-RED 4.1 on Node 20 and Node-RED 5
- * on Node 22 (issue 2). Loads, registers the four types with their editor files, deploys every example and a
+ * on Node 22 (issue 2). Loads, registers the five types (four nodes and the ms365-cluster config node) with their editor files, deploys every example and a
  * connector against the simulator, and leaks no secret into the log or the exported flows.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { startNodeRed, waitUntil, ROOT, PACKAGE_NAME, type NodeRedProcess } from
 import { connectorFlowNode } from '../support/connector';
 import { useSimulator } from '../support/simulator';
 
-const TYPES = ['ms365-connector', 'ms365-poller', 'ms365-webhook-in', 'ms365-callback-out'];
+const TYPES = ['ms365-connector', 'ms365-cluster', 'ms365-poller', 'ms365-webhook-in', 'ms365-callback-out'];
 
 interface NodeSetInfo {
   id: string;
@@ -40,7 +40,7 @@ for (const version of [4, 5] as const) {
       assert.match(nr.log(), new RegExp(`Node\\.js\\s+version: v${version === 4 ? 20 : 22}\\.`));
     });
 
-    it('GET /nodes lists the module with the four types loaded and no load error', async () => {
+    it('GET /nodes lists the module with its five types loaded and no load error', async () => {
       const res = await nr.admin.get('nodes', { headers: { Accept: 'application/json' } });
       assert.equal(res.status, 200);
       const sets = (res.data as NodeSetInfo[]).filter((s) => s.module === PACKAGE_NAME);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { startNodeRed, waitUntil, type NodeRedProcess } from '../support/nodered-process';
 import { useSimulator } from '../support/simulator';
-import { connectorFlowNode } from '../support/connector';
+import { connectorFlowNode, nextSecond } from '../support/connector';
 import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 
 describe('e2e: ms365-poller across a Node-RED restart (Node-RED 4.1)', function () {
@@ -29,6 +29,7 @@ describe('e2e: ms365-poller across a Node-RED restart (Node-RED 4.1)', function 
     const store = sim().state.graph.store;
     const user = sim().state.defaultUser.id;
     store.createMessage(user, { subject: 'existed before the poller' });
+    await nextSecond(); // older than the poller's starting point (whole-second dates: README "Starting point")
     const events = () => receiver.events();
     await nr.deploy([
       { id: 'tab', type: 'tab', label: 'e2e' },
