@@ -113,6 +113,7 @@ async function main(): Promise<void> {
     let emitted = 0;
     const ids = new Set<string>();
     let mismatched = 0;
+    const mismatchKinds = new Map<string, number>();
     for (let r = 0; r < 20; r += 1) {
       const expected = new Map<string, string>();
       const updates = live.splice(0, 150);
@@ -137,7 +138,11 @@ async function main(): Promise<void> {
       emitted += res.events.length;
       for (const e of res.events) {
         ids.add(e.eventId);
-        if (expected.get(e.objectId) !== e.eventType) mismatched += 1;
+        if (expected.get(e.objectId) !== e.eventType) {
+          mismatched += 1;
+          const kind = `${expected.get(e.objectId) ?? 'none'}→${e.eventType} (round ${r})`;
+          mismatchKinds.set(kind, (mismatchKinds.get(kind) ?? 0) + 1);
+        }
       }
     }
 
@@ -157,6 +162,7 @@ async function main(): Promise<void> {
     const filterStateBytes = Buffer.byteLength(JSON.stringify(filterBulk.cursor));
 
     console.log(`bench/poller (Node ${process.version}; simulator in a child process; page size ${PAGE})`);
+    if (mismatchKinds.size) console.log(`  wrong types (expected→emitted): ${[...mismatchKinds].map(([k, n]) => `${k}: ${n}`).join(', ')}`);
     console.log(`  Graph requests per idle poll:          ${idleRequests} (events ${idle.events.length})`);
     console.log(`  requests for 1,000 changes:            ${thousandRequests} (floor 1 + ceil(1000/${PAGE}) = ${1 + Math.ceil(1000 / PAGE)}; events ${big?.events.length ?? 0})`);
     console.log(`  correctness: changes made ${made}, events emitted ${emitted}, distinct eventIds ${ids.size}, wrong type ${mismatched}`);
