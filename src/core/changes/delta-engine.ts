@@ -71,6 +71,8 @@ const GROUP_COST = 2;
 interface KnownCreations {
   /** id hash → creation (ms). */
   byHash: Map<string, number>;
+  /** The creation times in `byHash`: an object created at no such time is not listed (no hash needed to tell). */
+  times: Set<number>;
   unlisted?: [number, number];
 }
 
@@ -78,18 +80,35 @@ function idHash(id: string): string {
   return shortHash(id, ID_HASH_LENGTH);
 }
 
+/** Cursors are never changed once made: a round reads its previous cursor's list once (events, then next cursor). */
+const knownOf = new WeakMap<DeltaCursor, KnownCreations>();
+
 function knownCreations(cursor: DeltaCursor | undefined): KnownCreations {
+  const cached = cursor && knownOf.get(cursor);
+  if (cached) return cached;
   const byHash = new Map<string, number>();
-  for (const [id, created] of cursor?.createdSince ?? []) byHash.set(idHash(id), created);
-  for (const [created, hashes] of cursor?.created ?? []) for (const h of hashChunks(hashes, ID_HASH_LENGTH)) byHash.set(h, created);
-  return cursor?.createdUnlisted ? { byHash, unlisted: cursor.createdUnlisted } : { byHash };
+  const times = new Set<number>();
+  for (const [id, created] of cursor?.createdSince ?? []) {
+    byHash.set(idHash(id), created);
+    times.add(created);
+  }
+  for (const [created, hashes] of cursor?.created ?? []) {
+    for (const h of hashChunks(hashes, ID_HASH_LENGTH)) byHash.set(h, created);
+    times.add(created);
+  }
+  const known: KnownCreations = cursor?.createdUnlisted ? { byHash, times, unlisted: cursor.createdUnlisted } : { byHash, times };
+  if (cursor) knownOf.set(cursor, known);
+  return known;
 }
 
-/** Read by an earlier round: listed, or (beyond the list's cap) created in the range left unlisted. */
-function alreadyRead(known: KnownCreations, h: string, created: number): boolean {
-  if (known.byHash.has(h)) return true;
+/**
+ * Read by an earlier round: listed with this creation time (`h`, the id's hash, is given when the time is listed at
+ * all), or (beyond the list's cap) created in the range left unlisted.
+ */
+function alreadyRead(known: KnownCreations, h: string | undefined, created: number): boolean {
   const range = known.unlisted;
-  return range !== undefined && created >= range[0] && created <= range[1];
+  if (range !== undefined && created >= range[0] && created <= range[1]) return true;
+  return h !== undefined && known.byHash.get(h) === created;
 }
 
 /** The first delta URL: the configured path, plus the calendarView window (first call only) and page size. */
@@ -194,21 +213,23 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
     if (item.root !== undefined && item.root !== null) continue; // the drive root appears in feeds (§5)
     const removed = isRemoved(item);
     const { updated, created } = datesOf(resource, item);
-    let h: string | undefined; // the id's hash, computed once and only when needed
-    const hashOf = () => (h ??= idHash(id));
+    const listedTime = created !== undefined && known.times.has(created);
+    const readNow = !removed && created !== undefined && atOrAfter(created, roundStart);
+    // The id's hash (a digest per object costs): only for one created at a listed time, or to be listed now.
+    const h = listedTime || readNow ? idHash(id) : undefined;
     if (onlyModifiedSince && !removed) {
       if (updated === undefined || !atOrAfter(updated, since)) continue;
       // Already read in the second of `since` and not modified after its creation: the same version, reported.
       // (Listed only: one merely in the unlisted range may never have been reported.)
-      if (created !== undefined && updated === created && known.byHash.get(hashOf()) === created) continue;
+      if (h !== undefined && updated === created && known.byHash.get(h) === created) continue;
     }
-    if (!removed && created !== undefined && atOrAfter(created, roundStart)) read.set(hashOf(), created);
+    if (readNow) read.set(h!, created!);
     // Delta reports state, not each change (§5): an object created since the previous round started (its delta
     // token was taken after that instant) is CREATED even if also modified since; created before it, UPDATED. One
     // created since but already read by an earlier round (before its token was taken, or in the same whole second
     // as its start) is UPDATED now.
     // (A calendarView exception is an edit of an occurrence that existed: never new, `calendar-view.ts`.)
-    const isNew = created !== undefined && atOrAfter(created, since) && !alreadyRead(known, hashOf(), created) && !(calendarView && isException(item));
+    const isNew = created !== undefined && atOrAfter(created, since) && !alreadyRead(known, listedTime ? h : undefined, created) && !(calendarView && isException(item));
     const eventType: EventType = removed ? 'DELETED' : clockWentBack ? classify(created, updated, resource.createdCheckTolerance) : isNew ? 'CREATED' : 'UPDATED';
     const version = removed ? 'removed' : versionOf(item, updated);
     events.push(makeEvent(resource, ctx, item, id, eventType, removed ? ctx.pollStart : updated ?? ctx.pollStart, version));
@@ -222,15 +243,15 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
  * `syncedAt`; the earliest created listed, at most `MAX_CREATED_LISTED`, the others as a range of creation times.
  */
 function nextCursor(syncedAt: number, deltaLink: string, read: Map<string, number>, previous?: DeltaCursor): DeltaCursor {
-  const entries = new Map<string, number>();
-  for (const [h, created] of knownCreations(previous).byHash) if (atOrAfter(created, syncedAt)) entries.set(h, created);
-  for (const [h, created] of read) entries.set(h, created);
+  // Per creation time, the hashes: those listed before and not read again (still at or after `syncedAt`), then those read.
   const byTime = new Map<number, string[]>();
-  for (const [h, created] of entries) {
-    const list = byTime.get(created);
-    if (list) list.push(h);
+  const list = (h: string, created: number) => {
+    const hashes = byTime.get(created);
+    if (hashes) hashes.push(h);
     else byTime.set(created, [h]);
-  }
+  };
+  for (const [h, created] of knownCreations(previous).byHash) if (!read.has(h) && atOrAfter(created, syncedAt)) list(h, created);
+  for (const [h, created] of read) list(h, created);
   const created: Array<[number, string]> = [];
   let unlisted = previous?.createdUnlisted && atOrAfter(previous.createdUnlisted[1], syncedAt) ? previous.createdUnlisted : undefined;
   let room = MAX_CREATED_LISTED;

@@ -3,10 +3,9 @@
  * fall back to Graph's camelCase), the CREATED / UPDATED rule, the event shape, and paging through
  * `@odata.nextLink` (`reference/graph.md` §5–§6).
  */
-import { createHash } from 'node:crypto';
 import type { GraphClient } from '../graph/client';
 export { CLOCK_JUMP_MS } from '../graph/client';
-import { changeEventId, isoDate, type EventType, type Ms365Event } from '../events';
+import { changeEventId, digestBase64url, isoDate, type EventType, type Ms365Event } from '../events';
 import type { ElementKey } from '../elements';
 import { graphFieldName } from '../opencon/hub-url';
 import { parseDateValue } from '../dates/java-pattern';
@@ -56,7 +55,7 @@ export function atOrAfter(value: number, instant: number): boolean {
  * (~150 characters) in a few bytes. A collision can only make two different objects look like one.
  */
 export function shortHash(text: string, length: number): string {
-  return createHash('sha1').update(text).digest('base64url').slice(0, length);
+  return digestBase64url('sha1', text).slice(0, length);
 }
 
 /** Hashes of `length` characters concatenated (as cursors store them), one by one. */
