@@ -350,6 +350,12 @@ function flatHeaders(headers: Record<string, unknown>): Record<string, string> {
 /** `Retry-After` as milliseconds: one parser for the package (src/core/http/retry-after.ts), re-exported here. */
 export { parseRetryAfter };
 
+/** The answer's `Date` header (ms), or `fallback` when absent or unreadable. */
+function serverDateOr(date: string | undefined, fallback: number): number {
+  const at = date ? Date.parse(date) : NaN;
+  return Number.isFinite(at) ? at : fallback;
+}
+
 /** Graph's error body `{"error":{"code","message","innerError":{"request-id"}}}` as a GraphError. */
 export function toGraphError(status: number, data: unknown, headers: Record<string, string>): GraphError {
   const error = (data && typeof data === 'object' ? (data as { error?: unknown }).error : undefined) as
@@ -365,6 +371,8 @@ export function toGraphError(status: number, data: unknown, headers: Record<stri
     message: `Graph ${status} ${graphCode}: ${message}`,
     requestId,
     location: headers.location,
-    retryAfterMs: parseRetryAfter(headers['retry-after']),
+    // An HTTP-date is Graph's clock: read against the answer's own `Date` (RFC 9110 §10.2.3), not ours, which may be
+    // minutes off; delay-seconds (what Graph sends, "Microsoft Graph throttling guidance") need no clock.
+    retryAfterMs: parseRetryAfter(headers['retry-after'], serverDateOr(headers.date, Date.now())),
   });
 }

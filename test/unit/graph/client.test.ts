@@ -126,6 +126,17 @@ describe('graph: GraphClient', () => {
     assert.ok(waited >= 950, `retried after ${waited} ms`);
   });
 
+  it('429 with an HTTP-date Retry-After is read against the answer\'s Date (Graph\'s clock), not ours', async () => {
+    // Graph's clock is an hour behind ours: "retry 2 s after my now" must not be taken for "already past".
+    const graphNow = Date.now() - 3_600_000;
+    const httpDate = (ms: number) => new Date(ms).toUTCString();
+    const delays: number[] = [];
+    script.push({ status: 429, headers: { Date: httpDate(graphNow), 'Retry-After': httpDate(graphNow + 2000) }, body: { error: { code: 'TooManyRequests', message: 'Please retry again later.' } } });
+    const c = client(tokens(), { sleep: async (ms) => void delays.push(ms) });
+    await c.get('/me/messages');
+    assert.deepEqual(delays, [2000]);
+  });
+
   it('503 and 504 without Retry-After: exponential backoff with jitter, bounded by maxRetries', async () => {
     const delays: number[] = [];
     script.push({ status: 503 }, { status: 504 }, { status: 503 });
