@@ -7,7 +7,7 @@
  * this file checks the configuration at deploy, owns the route and wires the receiver to Node-RED.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { notificationBatchOf, parseNotificationBody } from '../core/webhooks/notifications';
 import { WebhookReceiver } from '../core/webhooks/receiver';
@@ -19,6 +19,7 @@ import { durableCursors } from './shared/durable-cursors';
 import { installationSecret } from './shared/connector-token-store';
 import { alreadyRead, readBody, removePostRoute } from './shared/http-route';
 import { translator } from './shared/i18n';
+import { coalescedStatus } from './shared/coalesced-status';
 import { registerSubscriptionRulesRoute } from './shared/subscription-rules-route';
 
 interface WebhookDef extends NodeDef {
@@ -46,6 +47,8 @@ const clusterLeaseMs = (RED: NodeAPI) => {
 };
 /** Routes taken, by normalized path → node id (two nodes on one path would remove each other's routes). */
 const routesInUse = new Map<string, string>();
+/** The statuses that change with each batch received (a count): shown at most every 250 ms (`coalesced-status`). */
+const COUNTING_STATUSES = new Set(['received', 'receivedDropped', 'standbyReceived', 'receivedInvalid']);
 
 export = function register(RED: NodeAPI): void {
   function Ms365WebhookInNode(this: Node<WebhookCredentials>, def: WebhookDef) {
@@ -110,6 +113,7 @@ export = function register(RED: NodeAPI): void {
       label: 'ms365-webhook-in',
       resend: (events) => receiver.resend(events),
     });
+    const statuses = coalescedStatus((status) => node.status(status));
     const receiver: WebhookReceiver = new WebhookReceiver({
       graph: connector.graph,
       elementKey: connector.elementKey,
@@ -133,7 +137,11 @@ export = function register(RED: NodeAPI): void {
       saveSubscriptions: (records) => store.set('subscriptions', records),
       sendEvent: (event, topic) => node.send([{ topic, payload: event, _msgid: randomUUID() } as NodeMessage, null]),
       sendSide: (topic, payload) => node.send([null, { topic, payload, _msgid: randomUUID() } as NodeMessage]),
-      status: (fill, key, params) => node.status({ fill, shape: fill === 'green' ? 'dot' : 'ring', text: t(`status.${key}`, params) }),
+      status: (fill, key, params) => {
+        const status = () => ({ fill, shape: fill === 'green' ? 'dot' : 'ring', text: t(`status.${key}`, params) }) as NodeStatus;
+        if (COUNTING_STATUSES.has(key)) statuses.frequent(status);
+        else statuses.now(status());
+      },
       warn: (message) => node.warn(t('errors.message', { message })),
       error: (message, item) => (item === undefined ? node.error(t('errors.message', { message })) : node.error(t('errors.message', { message }), { payload: item } as NodeMessage)),
     });
@@ -183,6 +191,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       closing = true;
+      statuses.close();
       stopWatchingClock();
       removePostRoute(RED, path);
       if (routesInUse.get(path) === node.id) routesInUse.delete(path);
