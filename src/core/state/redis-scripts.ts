@@ -101,6 +101,40 @@ redis.call('HSET', KEYS[1], 'version', v + 1, 'value', ARGV[2])
 return {1, v + 1}`,
 );
 
+/**
+ * Advances a catch-up bookmark (a hash: `watermark`) and its delivered versions (a sorted set: member = version key,
+ * score = updatedMs). KEYS: bookmark, versions. ARGV: watermark, max versions kept, then key/updatedMs pairs.
+ * The watermark only grows; versions dated before the watermark's second are dropped, the oldest beyond the cap too.
+ */
+export const ADVANCE_BOOKMARK = script(
+  2,
+  `local w = tonumber(ARGV[1])
+local stored = tonumber(redis.call('HGET', KEYS[1], 'watermark') or '-1')
+if w > stored then
+  redis.call('HSET', KEYS[1], 'watermark', ARGV[1])
+else
+  w = stored
+end
+for i = 3, #ARGV, 2 do
+  redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. tostring(w - (w % 1000)))
+local n = redis.call('ZCARD', KEYS[2])
+local cap = tonumber(ARGV[2])
+if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - cap - 1) end
+return w`,
+);
+
+/** Drains a list while a lease holds. KEYS: lease, list. ARGV: holder. {1, items...} or {0} (not held). */
+export const DRAIN_IF_HOLDER = script(
+  2,
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+local items = redis.call('LRANGE', KEYS[2], 0, -1)
+redis.call('DEL', KEYS[2])
+table.insert(items, 1, 1)
+return items`,
+);
+
 /** Runs a script by its SHA1, loading it on NOSCRIPT (after a Redis restart or SCRIPT FLUSH). */
 export async function runScript(client: Redis, lua: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
   if (keys.length !== lua.keys) throw new Error(`script expects ${lua.keys} keys, got ${keys.length}`);
