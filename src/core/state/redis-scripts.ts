@@ -62,7 +62,7 @@ return 0`,
  * Fenced write of a record (a hash: `fence`, `value`). KEYS: lease, record. ARGV: holder, fence, value ('' with
  * ARGV[4] = 'del': delete the record).
  * {1}: written; {0, reason, fence}: refused: 'expired' (no lease), 'superseded' (another holder, its fence),
- * 'older' (the record carries a higher fence).
+ * 'older' (the record carries a higher fence), 'reset' (the same, written by `RESET_RECORD`).
  */
 export const FENCED_WRITE = script(
   2,
@@ -72,11 +72,15 @@ if cur ~= ARGV[1] then
   return {0, 'superseded', tonumber(string.match(cur, '^(%d+):'))}
 end
 local stored = tonumber(redis.call('HGET', KEYS[2], 'fence') or '0')
-if stored > tonumber(ARGV[2]) then return {0, 'older', stored} end
+if stored > tonumber(ARGV[2]) then
+  if redis.call('HGET', KEYS[2], 'reset') == '1' then return {0, 'reset', stored} end
+  return {0, 'older', stored}
+end
 if ARGV[4] == 'del' then
   redis.call('DEL', KEYS[2])
 else
   redis.call('HSET', KEYS[2], 'fence', ARGV[2], 'value', ARGV[3])
+  redis.call('HDEL', KEYS[2], 'reset')
 end
 return {1}`,
 );
@@ -99,6 +103,18 @@ local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if v ~= tonumber(ARGV[1]) then return {0, v, redis.call('HGET', KEYS[1], 'value') or false} end
 redis.call('HSET', KEYS[1], 'version', v + 1, 'value', ARGV[2])
 return {1, v + 1}`,
+);
+
+/**
+ * Resets a record from any instance (`msg.reset` in a cluster): written with a fresh fencing number taken from the
+ * lease's counter, above the holder's, so the holder's next write is refused ('reset'): it stops, acquires the lease
+ * again (a higher number) and re-reads the record. KEYS: fence counter, record. ARGV: value. Returns the fence.
+ */
+export const RESET_RECORD = script(
+  2,
+  `local f = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], 'fence', f, 'value', ARGV[1], 'reset', '1')
+return f`,
 );
 
 /**

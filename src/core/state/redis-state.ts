@@ -24,7 +24,7 @@ import { ConfigurationError } from '../errors';
 import type { SubscriptionRecord } from '../webhooks/subscription-manager';
 import { StaleFenceError, type StaleFenceReason } from './errors';
 import { openRedisConnection, type RedisConnectionOptions } from './redis-connection';
-import { ACQUIRE, ADVANCE_BOOKMARK, DRAIN_IF_HOLDER, FENCED_WRITE, RELEASE, RENEW, VERSION_CAS, runScript } from './redis-scripts';
+import { ACQUIRE, ADVANCE_BOOKMARK, DRAIN_IF_HOLDER, FENCED_WRITE, RELEASE, RENEW, RESET_RECORD, VERSION_CAS, runScript } from './redis-scripts';
 import { MAX_SEEN } from '../changes/filter-engine';
 import {
   leaseNames,
@@ -198,7 +198,10 @@ function parseSubscriptionRecords(value: unknown): SubscriptionRecord[] | undefi
 
 class RedisCursorStore implements CursorStore {
   private readonly records: FencedRecords<CursorRecord>;
-  constructor(client: Redis, keys: RedisKeys) {
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: RedisKeys,
+  ) {
     this.records = new FencedRecords(client, keys, (n) => keys.cursor(n), parseCursorRecord);
   }
   read(name: string) {
@@ -209,6 +212,10 @@ class RedisCursorStore implements CursorStore {
   }
   remove(lease: Lease) {
     return this.records.write(lease, undefined);
+  }
+  async reset(name: string, record: CursorRecord): Promise<void> {
+    const value = JSON.stringify({ ...(record.cursor ? { cursor: record.cursor } : {}), pending: record.pending });
+    await runScript(this.client, RESET_RECORD, [this.keys.fence(name), this.keys.cursor(name)], [value]);
   }
 }
 

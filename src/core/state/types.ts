@@ -94,6 +94,11 @@ export interface CursorStore {
   save(lease: Lease, record: CursorRecord): Promise<void>;
   /** Fenced removal (the node was removed from the flows). */
   remove(lease: Lease): Promise<void>;
+  /**
+   * `msg.reset` from any instance: `record` replaces the one of lease `name` under a fresh fencing number, so whoever
+   * holds the lease has its next write refused (`StaleFenceError` reason `reset`), acquires again and re-reads.
+   */
+  reset(name: string, record: CursorRecord): Promise<void>;
 }
 
 /** A webhook-in node's Graph subscriptions, written by its subscription owner only. */
