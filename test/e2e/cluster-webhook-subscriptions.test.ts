@@ -5,7 +5,9 @@
  * subscriptions live 12 s (renewed at about half their life). Lease TTL 3 s (`ms365ClusterLeaseMs`).
  * - one subscription per webhook-in node at the simulator (not three), each renewed once per cycle (not three times);
  * - the owner of a node's subscriptions SIGKILLed: another instance adopts the same subscription (no second create)
- *   and renews it, the failover printed; changes made meanwhile come out (notifications spread over the instances).
+ *   and renews it, the failover printed; changes made meanwhile come out (notifications spread over the instances);
+ * - a reauthorizationRequired lifecycle notification that reaches a standby instance is handed to the owner through
+ *   Redis, which reauthorizes at once (time printed).
  * Needs `node scripts/build.js` first (the packed package).
  */
 import assert from 'node:assert/strict';
@@ -125,5 +127,29 @@ describe('e2e: three Node-RED instances share each webhook-in node\'s subscripti
     assert.deepEqual([...new Set(deliveries.slice(from).map((d) => d.status))], [202]);
     console.log(`      subscription owner failover: ${failover} ms (lease TTL ${LEASE_MS} ms); notifications per instance ${delivered.join(' / ')}`);
     await owner.restart();
+  });
+
+  it('reauthorizationRequired reaching a standby instance: handed to the owner through Redis, reauthorized at once', async () => {
+    const id = (await storedId('w1'))!;
+    const reauthorizations = () => requests('POST', new RegExp(`/subscriptions/${id}/reauthorize$`)).length;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ownerIndex = nrs.map((nr) => nr.pid()).indexOf(await ownerPid('w1'));
+      const before = [...delivered];
+      const reauthorizedBefore = reauthorizations();
+      const sent = Date.now();
+      const answer = await fetch(`${sim().controlUrl}/subscriptions/${id}/lifecycle`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'reauthorizationRequired' }) });
+      assert.equal(answer.status, 202);
+      const { index } = await waitUntil('the lifecycle notification delivered', () => {
+        const i = delivered.findIndex((n, k) => n > before[k]!);
+        return i >= 0 ? { index: i } : undefined;
+      }, 10_000);
+      await waitUntil('the owner reauthorized', () => reauthorizations() > reauthorizedBefore, 10_000);
+      const took = Date.now() - sent;
+      if (index === ownerIndex) continue; // the owner got it itself: try again for a standby
+      assert.ok(took < 2_000, `reauthorized ${took} ms after the simulator sent it to a standby`);
+      console.log(`      reauthorizationRequired at a standby → owner's reauthorize: ${took} ms`);
+      return;
+    }
+    assert.fail('no lifecycle notification reached a standby instance in three tries');
   });
 });
