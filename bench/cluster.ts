@@ -33,6 +33,7 @@ import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../src/simulator/identity';
 import { leaseNames, openRedisState } from '../src/core/state';
 import { startNodeRed, waitUntil, type NodeRedProcess } from '../test/support/nodered-process';
 import { redisServerPath, startRedisServer } from '../test/support/redis';
+import { startRoundRobinProxy } from '../test/support/round-robin-proxy';
 import { report } from './report';
 import { numberArg, percentile, processCpuMs } from './measure';
 import { messageNotification } from './notification';
@@ -52,44 +53,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 
 // ---------------------------------------------------------------------------------------------------------------
-// The round-robin proxy: `cluster.ts --proxy name=port,port name=port …` listens on a free loopback port, prints
-// `PROXY <port>`, and sends `/<name>/<path>` to `<path>` on the ports of pool <name>, one after the other.
+// The round-robin proxy (test/support/round-robin-proxy.ts, as the e2e and reliability tests use it), in a child
+// process: `cluster.ts --proxy name=port,port name=port …` listens on a free loopback port, prints `PROXY <port>`,
+// and sends `/<name>/<path>` to `<path>` on the ports of pool <name>, one after the other.
 // ---------------------------------------------------------------------------------------------------------------
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
-
-function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
-}
-
 function runProxy(spec: string[]): void {
-  const pools = new Map<string, { ports: number[]; next: number }>();
+  const pools = new Map<string, string[]>();
   for (const entry of spec) {
     const [name, ports] = entry.split('=');
-    if (name && ports) pools.set(name, { ports: ports.split(',').map(Number), next: 0 });
+    if (name && ports) pools.set(name, ports.split(',').map((port) => `http://127.0.0.1:${port}/`));
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const server = http.createServer((req, res) => {
-    const match = /^\/([^/]+)(\/.*)$/.exec(req.url ?? '');
-    const pool = match ? pools.get(match[1]!) : undefined;
-    if (!match || !pool) {
-      res.statusCode = 404;
-      res.end();
-      return;
-    }
-    const port = pool.ports[pool.next++ % pool.ports.length]!;
-    const upstream = http.request({ host: '127.0.0.1', port, method: req.method, path: match[2], headers: withoutHopByHop(req.headers), agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers));
-      answer.pipe(res);
-    });
-    upstream.on('error', () => {
-      if (!res.headersSent) res.statusCode = 502;
-      res.end();
-    });
-    req.pipe(upstream);
-  });
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => console.log(`PROXY ${(server.address() as { port: number }).port}`));
+  void startRoundRobinProxy({
+    route: (req) => {
+      const match = /^\/([^/]+)(\/.*)$/.exec(req.url ?? '');
+      const targets = match ? pools.get(match[1]!) : undefined;
+      return match && targets ? { pool: match[1]!, targets, path: match[2]! } : undefined;
+    },
+    agent,
+  }).then((proxy) => console.log(`PROXY ${new URL(proxy.url).port}`));
 }
 
 async function startProxy(pools: Record<string, number[]>): Promise<{ url: string; child: ChildProcess }> {
@@ -356,7 +339,24 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--proxy')) {
+const HELP = `bench/cluster.ts: cluster mode figures (issue 17) on three real Node-RED 4.1 processes, redis-server and
+the simulator: webhook-in notifications/s through a round-robin proxy (3 instances against 1, and 1 in file mode),
+and the poller failover time after SIGKILL (p50, p99). Needs redis-server and a build (node scripts/build.js).
+
+  npx tsx bench/cluster.ts [options]
+
+  --seconds <n>     length of one saturation round (default 3)
+  --rounds <n>      alternating rounds per set-up, median reported (default 3)
+  --in-flight <n>   notifications in flight, closed loop (default 32)
+  --kills <n>       SIGKILLs of the poller owner (default 10)
+  --lease-ms <n>    lease TTL, ms365ClusterLeaseMs (default 3000)
+  --interval-s <n>  poll interval in seconds (default 1.2)
+  --help            this text
+`;
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(HELP);
+} else if (process.argv.includes('--proxy')) {
   runProxy(process.argv.slice(process.argv.indexOf('--proxy') + 1));
 } else {
   main().catch((err) => {

@@ -16,7 +16,7 @@ import { text } from './shared/i18n';
 import { catalogText, renderStatus, statusOf, type ConnectorStatus } from './shared/connector-status';
 import { connectorTokenStore, installationSecret, removeTokenFile } from './shared/connector-token-store';
 import type { ClusterNode } from './shared/cluster-api';
-import { clusterTokens } from './shared/cluster-tokens';
+import { clusterTokens, moveFileSignIn } from './shared/cluster-tokens';
 import { registerConnectorRoutes, type LiveConnector } from './shared/connector-auth-routes';
 import { registerImportRoute } from './shared/import-route';
 import { registerConnectorTestRoute } from './shared/connector-check-route';
@@ -122,7 +122,16 @@ export = function register(RED: NodeAPI): void {
           }, () => closed)
         : Promise.resolve(true);
       clusterReady
-        .then((usable) => (usable ? tokens.init() : undefined))
+        .then(async (usable) => {
+          if (!usable) return undefined;
+          // A sign-in made before the connector was deployed with its cluster is in this instance's file: into Redis.
+          if (shared && cfg.grantType === 'authorization_code') {
+            await moveFileSignIn(shared.store, connectorTokenStore(RED, node.id), binding)
+              .then((moved) => moved && node.log(text(RED, 'ms365-connector.errors.signInMoved')))
+              .catch((err: Error) => node.warn(text(RED, 'ms365-connector.errors.signInMoveFailed', { error: err.message })));
+          }
+          return tokens.init();
+        })
         .then(async (status) => {
           if (!status) return;
           show(statusOf(status, cfg.grantType, cfg.userId));

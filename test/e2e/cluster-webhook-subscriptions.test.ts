@@ -5,15 +5,16 @@
  * subscriptions live 12 s (renewed at about half their life). Lease TTL 3 s (`ms365ClusterLeaseMs`).
  * - one subscription per webhook-in node at the simulator (not three), each renewed once per cycle (not three times);
  * - the owner of a node's subscriptions SIGKILLed: another instance adopts the same subscription (no second create)
- *   and renews it, the failover printed; changes made meanwhile come out (notifications spread over the instances).
+ *   and renews it, the failover printed; changes made meanwhile come out (notifications spread over the instances);
+ * - a reauthorizationRequired lifecycle notification that reaches a standby instance is handed to the owner through
+ *   Redis, which reauthorizes at once (time printed).
  * Needs `node scripts/build.js` first (the packed package).
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startNodeRed, waitUntil, type NodeRedProcess } from '../support/nodered-process';
 import { useSimulator } from '../support/simulator';
 import { useRedisServer } from '../support/redis';
+import { singlePool, startRoundRobinProxy, type RoundRobinProxy } from '../support/round-robin-proxy';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET } from '../../src/simulator/identity';
 import { subscriptionsOf } from '../../src/simulator/subscriptions';
 import { leaseNames, openRedisState, type RedisSharedState } from '../../src/core/state';
@@ -28,46 +29,29 @@ describe('e2e: three Node-RED instances share each webhook-in node\'s subscripti
   const redis = useRedisServer();
   const sim = useSimulator();
   const nrs: NodeRedProcess[] = [];
-  let proxy: http.Server;
+  let proxy: RoundRobinProxy | undefined;
   let proxyUrl = '';
   let observer: RedisSharedState;
-  let next = 0;
   /** Notifications (not handshakes) each instance was given by the proxy. */
   const delivered = [0, 0, 0];
 
   before(async () => {
     nrs.push(...(await Promise.all([0, 1, 2].map(() => startNodeRed({ version: 4, settings: { ms365ClusterLeaseMs: LEASE_MS } })))));
     // Round robin over the instances that answer (a killed one is skipped, as a load balancer's health check would).
-    proxy = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const tryInstance = (attempt: number) => {
-          const index = next++ % nrs.length;
-          const nr = nrs[index]!;
-          if (attempt >= nrs.length * 2) return void res.writeHead(502).end();
-          if (nr.pid() === undefined) return tryInstance(attempt + 1);
-          const target = new URL(`${nr.httpNodeUrl}${(req.url ?? '/').replace(/^\//, '')}`);
-          const forward = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
-            if (!(req.url ?? '').includes('validationToken')) delivered[index]! += 1;
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          });
-          forward.on('error', () => tryInstance(attempt + 1));
-          forward.end(body);
-        };
-        tryInstance(0);
-      });
+    proxy = await startRoundRobinProxy({
+      route: singlePool(() => nrs.map((nr) => (nr.pid() === undefined ? undefined : nr.httpNodeUrl))),
+      attempts: (targets) => targets * 2,
+      onAnswer: (_pool, index, _status, req) => {
+        if (!(req.url ?? '').includes('validationToken')) delivered[index]! += 1;
+      },
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    proxyUrl = proxy.url;
     observer = await openRedisState({ url: redis().url, prefix: PREFIX, owner: 'test-observer' });
   });
   after(async () => {
     await Promise.all(nrs.map((nr) => nr.dispose()));
     await observer?.close();
-    await new Promise<void>((resolve) => proxy?.close(() => resolve()) ?? resolve());
+    await proxy?.close();
   });
 
   const user = () => sim().state.defaultUser.id;
@@ -143,5 +127,29 @@ describe('e2e: three Node-RED instances share each webhook-in node\'s subscripti
     assert.deepEqual([...new Set(deliveries.slice(from).map((d) => d.status))], [202]);
     console.log(`      subscription owner failover: ${failover} ms (lease TTL ${LEASE_MS} ms); notifications per instance ${delivered.join(' / ')}`);
     await owner.restart();
+  });
+
+  it('reauthorizationRequired reaching a standby instance: handed to the owner through Redis, reauthorized at once', async () => {
+    const id = (await storedId('w1'))!;
+    const reauthorizations = () => requests('POST', new RegExp(`/subscriptions/${id}/reauthorize$`)).length;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ownerIndex = nrs.map((nr) => nr.pid()).indexOf(await ownerPid('w1'));
+      const before = [...delivered];
+      const reauthorizedBefore = reauthorizations();
+      const sent = Date.now();
+      const answer = await fetch(`${sim().controlUrl}/subscriptions/${id}/lifecycle`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'reauthorizationRequired' }) });
+      assert.equal(answer.status, 202);
+      const { index } = await waitUntil('the lifecycle notification delivered', () => {
+        const i = delivered.findIndex((n, k) => n > before[k]!);
+        return i >= 0 ? { index: i } : undefined;
+      }, 10_000);
+      await waitUntil('the owner reauthorized', () => reauthorizations() > reauthorizedBefore, 10_000);
+      const took = Date.now() - sent;
+      if (index === ownerIndex) continue; // the owner got it itself: try again for a standby
+      assert.ok(took < 2_000, `reauthorized ${took} ms after the simulator sent it to a standby`);
+      console.log(`      reauthorizationRequired at a standby → owner's reauthorize: ${took} ms`);
+      return;
+    }
+    assert.fail('no lifecycle notification reached a standby instance in three tries');
   });
 });

@@ -17,7 +17,8 @@ import { useSimulator } from '../support/simulator';
 import { connectorFlowNode, waitFor } from '../support/connector';
 import { freePort, useRedisServer, useRedisStates } from '../support/redis';
 import type { Ms365Event } from '../../src/core/events';
-import { leaseNames, type RedisSharedState } from '../../src/core/state';
+import { leaseNames, StaleFenceError, type RedisSharedState } from '../../src/core/state';
+import { startCursor } from '../../src/core/changes';
 import type { ConnectorNode } from '../../src/nodes/shared/connector-api';
 
 const clusterModule = require('../../src/nodes/ms365-cluster');
@@ -148,6 +149,44 @@ describe('ms365-poller and ms365-connector with a cluster (node, real redis-serv
     await observer.leases.release(lease);
     await waitFor('taken back, the change emitted', () => events.some((e) => e.objectId === String(made.id)), 10_000);
     assert.equal(new Set(events.filter((e) => e.objectId === String(made.id)).map((e) => e.eventId)).size, 1, 'one event (a repeat only with its eventId)');
+  });
+
+  it('msg.reset on a standby instance resets the resource in Redis for the cluster: the owner\'s next write is refused (reason reset)', async () => {
+    const observer = await other();
+    const lease = (await observer.leases.acquire(name, 60_000))!;
+    const delta = { mode: 'delta', deltaLink: 'https://graph.microsoft.com/v1.0/old-delta' } as const;
+    await observer.cursors.save(lease, { cursor: delta as never, pending: [] });
+    const { poller, round, statuses } = await load();
+    await round();
+    assert.ok(statuses.some((s) => s.text === 'standby (owner: other-instance)'), 'standing by');
+    const before = Date.now();
+    poller.receive({ reset: true });
+    const reset = await waitFor('the reset in Redis', async () => {
+      const stored = await observer.cursors.read(name);
+      return stored?.value.cursor?.mode === 'start' ? stored : undefined;
+    });
+    assert.ok(reset.value.cursor?.mode === 'start' && Math.abs(reset.value.cursor.startedAt - before) < 5_000, 'a new starting point, now');
+    assert.ok(reset.fence > lease.fence, 'written with a fresh fencing number');
+    await assert.rejects(observer.cursors.save(lease, { cursor: delta as never, pending: [] }), (err: unknown) => err instanceof StaleFenceError && err.reason === 'reset');
+    assert.equal((await observer.cursors.read(name))!.value.cursor?.mode, 'start', 'the owner\'s late cursor did not land');
+  });
+
+  it('msg.reset reaching another instance: the owner sends nothing of its round, takes the lease again and goes on from the new starting point', async () => {
+    const observer = await other();
+    const { events, round, firstPoll, poller } = await load();
+    await firstPoll();
+    const warnings: string[] = [];
+    (poller as unknown as NodeJS.EventEmitter).on('call:warn', (call: { args: unknown[] }) => warnings.push(String(call.args[0])));
+    const ownerFence = (await observer.leases.holder(name))!.fence;
+    const old = store().createMessage(user(), { subject: 'before the reset' });
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // a later second (dates are whole seconds)
+    await observer.cursors.reset(name, { cursor: startCursor(Date.now()), pending: [] }); // what another instance's msg.reset writes
+    const later = store().createMessage(user(), { subject: 'after the reset' });
+    await round();
+    await waitFor('the change after the reset', () => events.some((e) => e.objectId === String(later.id)), 10_000);
+    assert.equal(events.filter((e) => e.objectId === String(old.id)).length, 0, 'nothing from before the reset');
+    assert.ok((await observer.leases.holder(name))!.fence > ownerFence, 'the lease taken again with a higher fencing number');
+    assert.deepEqual(warnings, [], 'a reset is no error');
   });
 
   it('a connector whose cluster node is missing: red "cluster node missing" and an error; no token file', async () => {

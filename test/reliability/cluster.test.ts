@@ -30,6 +30,7 @@ import type { AddressInfo } from 'node:net';
 import { startNodeRed, waitUntil, type NodeRedProcess } from '../support/nodered-process';
 import { useSimulator } from '../support/simulator';
 import { useRedisServer } from '../support/redis';
+import { singlePool, startRoundRobinProxy, type RoundRobinProxy } from '../support/round-robin-proxy';
 import { SIM_CLIENT_ID, SIM_CLIENT_SECRET, identityOf } from '../../src/simulator/identity';
 import { subscriptionsOf } from '../../src/simulator/subscriptions';
 import { leaseNames, openRedisState, type RedisSharedState } from '../../src/core/state';
@@ -64,7 +65,7 @@ describe('reliability: three Node-RED instances share a poller and a webhook-in 
   const nrs: NodeRedProcess[] = [];
   let receiver: http.Server;
   let receiverUrl = '';
-  let proxy: http.Server;
+  let proxy: RoundRobinProxy | undefined;
   let proxyUrl = '';
   let observer: RedisSharedState;
   const events: ReceivedEvent[] = [];
@@ -77,7 +78,6 @@ describe('reliability: three Node-RED instances share a poller and a webhook-in 
   const spread = [0, 0, 0];
   /** Notification batches forwarded to each instance (answered or not). */
   const forwarded = [0, 0, 0];
-  let next = 0;
   let stopped: number | undefined;
 
   before(async function () {
@@ -110,40 +110,17 @@ describe('reliability: three Node-RED instances share a poller and a webhook-in 
     // The load balancer: round robin; an instance that is down (killed, restarting: 404 before its flows run, 5xx)
     // is skipped for the next one. A stopped instance accepts the connection and never answers: Graph times out (3 s)
     // and retries, the retry goes to the next instance.
-    proxy = http.createServer((req, res) => {
-      res.on('error', () => undefined);
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('error', () => undefined);
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const handshake = (req.url ?? '').includes('validationToken');
-        const attempt = (tries: number) => {
-          if (tries >= nrs.length) return void res.writeHead(502).end();
-          const index = next++ % nrs.length;
-          const nr = nrs[index]!;
-          if (nr.pid() === undefined) return attempt(tries + 1);
-          const target = new URL(`${nr.httpNodeUrl}${(req.url ?? '/').replace(/^\//, '')}`);
-          if (!handshake) forwarded[index]! += 1;
-          const forward = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
-            const status = answer.statusCode ?? 502;
-            const parts: Buffer[] = [];
-            answer.on('data', (c: Buffer) => parts.push(c));
-            answer.on('error', () => attempt(tries + 1));
-            answer.on('end', () => {
-              if (status === 404 || status >= 500) return attempt(tries + 1);
-              if (!handshake && status < 300) spread[index]! += 1;
-              res.writeHead(status, answer.headers).end(Buffer.concat(parts));
-            });
-          });
-          forward.on('error', () => attempt(tries + 1));
-          forward.end(body);
-        };
-        attempt(0);
-      });
+    proxy = await startRoundRobinProxy({
+      route: singlePool(() => nrs.map((nr) => (nr.pid() === undefined ? undefined : nr.httpNodeUrl))),
+      retryBadAnswers: true,
+      onForward: (_pool, index, req) => {
+        if (!(req.url ?? '').includes('validationToken')) forwarded[index]! += 1;
+      },
+      onAnswer: (_pool, index, status, req) => {
+        if (!(req.url ?? '').includes('validationToken') && status < 300) spread[index]! += 1;
+      },
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    proxyUrl = proxy.url;
 
     observer = await openRedisState({ url: redis().url, prefix: PREFIX, owner: 'test-observer' });
     nrs.push(...(await Promise.all([0, 1, 2].map(() => startNodeRed({ version: 4, settings: { ms365ClusterLeaseMs: LEASE_MS } })))));
@@ -152,8 +129,7 @@ describe('reliability: three Node-RED instances share a poller and a webhook-in 
     if (stopped) process.kill(stopped, 'SIGCONT');
     await Promise.all(nrs.map((nr) => nr.dispose()));
     await observer?.close();
-    proxy?.closeAllConnections();
-    await new Promise<void>((resolve) => proxy?.close(() => resolve()) ?? resolve());
+    await proxy?.close();
     await new Promise<void>((resolve) => receiver?.close(() => resolve()) ?? resolve());
   });
 

@@ -107,12 +107,19 @@ export class ClusterPollerCursors implements PollerCursorStore {
     }
   }
 
+  /**
+   * `msg.reset`, for the whole cluster whichever instance receives it: a key this instance owns is written under its
+   * lease; any other key is reset in Redis with a fresh fencing number (`CursorStore.reset`), so its owner's next
+   * write is refused: it sends nothing of that round, acquires again and goes on from the new starting point.
+   */
   async restart(keys: string[], at: number): Promise<void> {
     this.epochValue += 1;
     for (const key of keys) {
       const entry = this.entries.get(key);
-      if (!entry || !this.owns(key) || !entry.lease) continue;
-      await this.write(entry, key, { cursor: startCursor(at), pending: [] });
+      if (!entry) continue;
+      if (this.owns(key) && entry.lease && (await this.write(entry, key, { cursor: startCursor(at), pending: [] }))) continue;
+      const store = this.store ?? (await this.options.open());
+      await store.cursors.reset(entry.name, { cursor: startCursor(at), pending: [] });
     }
   }
 
@@ -162,8 +169,9 @@ export class ClusterPollerCursors implements PollerCursorStore {
       return true;
     } catch (err) {
       if (!(err instanceof StaleFenceError)) throw err;
-      // Stop acting on it, then acquire again (the keeper releases what it thinks it holds and starts over).
-      this.options.onError?.(err);
+      // Stop acting on it, then acquire again (the keeper releases what it thinks it holds and starts over). A reset
+      // by another instance (`msg.reset`) is no error: the next acquisition reads the new starting point.
+      if (err.reason !== 'reset') this.options.onError?.(err);
       this.drop(entry, key);
       const keeper = entry.keeper;
       void keeper?.stop().then(() => {

@@ -47,11 +47,12 @@ export class RedisEvictionPolicyError extends Ms365Error {
   }
 }
 
-export type StaleFenceReason = 'expired' | 'superseded' | 'older';
+export type StaleFenceReason = 'expired' | 'superseded' | 'older' | 'reset';
 
 /**
  * A write under a lease the caller no longer holds: the lease expired (`expired`), another instance took it over
- * (`superseded`), or the record was already written under a newer fencing number (`older`). The write was refused;
+ * (`superseded`), the record was already written under a newer fencing number (`older`), or another instance reset
+ * the record (`reset`, `msg.reset` in a cluster: written with a fresh fencing number). The write was refused;
  * the caller must stop acting as owner, acquire the lease again and re-read.
  */
 export class StaleFenceError extends Ms365Error {
@@ -64,7 +65,7 @@ export class StaleFenceError extends Ms365Error {
   ) {
     super(
       'stale_fence',
-      `write under lease ${lease} refused: fencing number ${fence} is stale (${reason === 'expired' ? 'the lease expired' : reason === 'superseded' ? `another instance holds it with fencing number ${currentFence}` : `the record was written with fencing number ${currentFence}`})`,
+      `write under lease ${lease} refused: fencing number ${fence} is stale (${reason === 'expired' ? 'the lease expired' : reason === 'superseded' ? `another instance holds it with fencing number ${currentFence}` : reason === 'reset' ? `another instance reset the record (fencing number ${currentFence})` : `the record was written with fencing number ${currentFence}`})`,
     );
     this.name = 'StaleFenceError';
   }

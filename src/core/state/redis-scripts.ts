@@ -62,7 +62,7 @@ return 0`,
  * Fenced write of a record (a hash: `fence`, `value`). KEYS: lease, record. ARGV: holder, fence, value ('' with
  * ARGV[4] = 'del': delete the record).
  * {1}: written; {0, reason, fence}: refused: 'expired' (no lease), 'superseded' (another holder, its fence),
- * 'older' (the record carries a higher fence).
+ * 'older' (the record carries a higher fence), 'reset' (the same, written by `RESET_RECORD`).
  */
 export const FENCED_WRITE = script(
   2,
@@ -72,11 +72,15 @@ if cur ~= ARGV[1] then
   return {0, 'superseded', tonumber(string.match(cur, '^(%d+):'))}
 end
 local stored = tonumber(redis.call('HGET', KEYS[2], 'fence') or '0')
-if stored > tonumber(ARGV[2]) then return {0, 'older', stored} end
+if stored > tonumber(ARGV[2]) then
+  if redis.call('HGET', KEYS[2], 'reset') == '1' then return {0, 'reset', stored} end
+  return {0, 'older', stored}
+end
 if ARGV[4] == 'del' then
   redis.call('DEL', KEYS[2])
 else
   redis.call('HSET', KEYS[2], 'fence', ARGV[2], 'value', ARGV[3])
+  redis.call('HDEL', KEYS[2], 'reset')
 end
 return {1}`,
 );
@@ -99,6 +103,52 @@ local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if v ~= tonumber(ARGV[1]) then return {0, v, redis.call('HGET', KEYS[1], 'value') or false} end
 redis.call('HSET', KEYS[1], 'version', v + 1, 'value', ARGV[2])
 return {1, v + 1}`,
+);
+
+/**
+ * Resets a record from any instance (`msg.reset` in a cluster): written with a fresh fencing number taken from the
+ * lease's counter, above the holder's, so the holder's next write is refused ('reset'): it stops, acquires the lease
+ * again (a higher number) and re-reads the record. KEYS: fence counter, record. ARGV: value. Returns the fence.
+ */
+export const RESET_RECORD = script(
+  2,
+  `local f = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], 'fence', f, 'value', ARGV[1], 'reset', '1')
+return f`,
+);
+
+/**
+ * Advances a catch-up bookmark (a hash: `watermark`) and its delivered versions (a sorted set: member = version key,
+ * score = updatedMs). KEYS: bookmark, versions. ARGV: watermark, max versions kept, then key/updatedMs pairs.
+ * The watermark only grows; versions dated before the watermark's second are dropped, the oldest beyond the cap too.
+ */
+export const ADVANCE_BOOKMARK = script(
+  2,
+  `local w = tonumber(ARGV[1])
+local stored = tonumber(redis.call('HGET', KEYS[1], 'watermark') or '-1')
+if w > stored then
+  redis.call('HSET', KEYS[1], 'watermark', ARGV[1])
+else
+  w = stored
+end
+for i = 3, #ARGV, 2 do
+  redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. tostring(w - (w % 1000)))
+local n = redis.call('ZCARD', KEYS[2])
+local cap = tonumber(ARGV[2])
+if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - cap - 1) end
+return w`,
+);
+
+/** Drains a list while a lease holds. KEYS: lease, list. ARGV: holder. {1, items...} or {0} (not held). */
+export const DRAIN_IF_HOLDER = script(
+  2,
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+local items = redis.call('LRANGE', KEYS[2], 0, -1)
+redis.call('DEL', KEYS[2])
+table.insert(items, 1, 1)
+return items`,
 );
 
 /** Runs a script by its SHA1, loading it on NOSCRIPT (after a Redis restart or SCRIPT FLUSH). */

@@ -9,6 +9,10 @@
  * | `<p>:subs:{<name>}`          | hash   | `fence`, `value` (JSON `SubscriptionRecord[]`)                    |
  * | `<p>:token:{token:<id>}`     | hash   | `version`, `value` (the connector's encrypted token record)       |
  * | `<p>:dedupe:<sha256>`        | string | a claimed notification key, EX = the dedupe TTL                   |
+ * | `<p>:heard:{<name>}`         | hash   | `watermark`: a catch-up bookmark's window start (only grows)      |
+ * | `<p>:heardv:{<name>}`        | zset   | versions notifications delivered in that window (score updatedMs) |
+ * | `<p>:lifecycle:{<name>}`     | list   | lifecycle notifications for the subscription owner (JSON)         |
+ * | `<p>:lifecycle-signal`       | pubsub | node id: something was pushed to that node's list                 |
  *
  * The `{...}` hash tag keeps a lease and the records it guards in one Redis Cluster slot (the scripts touch both).
  */
@@ -20,10 +24,14 @@ import { ConfigurationError } from '../errors';
 import type { SubscriptionRecord } from '../webhooks/subscription-manager';
 import { StaleFenceError, type StaleFenceReason } from './errors';
 import { openRedisConnection, type RedisConnectionOptions } from './redis-connection';
-import { ACQUIRE, FENCED_WRITE, RELEASE, RENEW, VERSION_CAS, runScript } from './redis-scripts';
+import { ACQUIRE, ADVANCE_BOOKMARK, DRAIN_IF_HOLDER, FENCED_WRITE, RELEASE, RENEW, RESET_RECORD, VERSION_CAS, runScript } from './redis-scripts';
+import { MAX_SEEN } from '../changes/filter-engine';
 import {
   leaseNames,
+  type BookmarkStore,
   type CompareAndSetResult,
+  type HeardBookmark,
+  type LifecycleQueue,
   type CursorRecord,
   type CursorStore,
   type DedupeStore,
@@ -81,6 +89,18 @@ export class RedisKeys {
   }
   token(connectorId: string): string {
     return `${this.prefix}:token:${tag(leaseNames.token(connectorId))}`;
+  }
+  heard(name: string): string {
+    return `${this.prefix}:heard:${tag(name)}`;
+  }
+  heardVersions(name: string): string {
+    return `${this.prefix}:heardv:${tag(name)}`;
+  }
+  lifecycle(nodeId: string): string {
+    return `${this.prefix}:lifecycle:${tag(leaseNames.subscriptions(nodeId))}`;
+  }
+  get lifecycleChannel(): string {
+    return `${this.prefix}:lifecycle-signal`;
   }
   dedupe(key: string): string {
     return `${this.prefix}:dedupe:${createHash('sha256').update(key).digest('base64url')}`;
@@ -178,7 +198,10 @@ function parseSubscriptionRecords(value: unknown): SubscriptionRecord[] | undefi
 
 class RedisCursorStore implements CursorStore {
   private readonly records: FencedRecords<CursorRecord>;
-  constructor(client: Redis, keys: RedisKeys) {
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: RedisKeys,
+  ) {
     this.records = new FencedRecords(client, keys, (n) => keys.cursor(n), parseCursorRecord);
   }
   read(name: string) {
@@ -189,6 +212,10 @@ class RedisCursorStore implements CursorStore {
   }
   remove(lease: Lease) {
     return this.records.write(lease, undefined);
+  }
+  async reset(name: string, record: CursorRecord): Promise<void> {
+    const value = JSON.stringify({ ...(record.cursor ? { cursor: record.cursor } : {}), pending: record.pending });
+    await runScript(this.client, RESET_RECORD, [this.keys.fence(name), this.keys.cursor(name)], [value]);
   }
 }
 
@@ -254,6 +281,78 @@ export class RedisDedupeStore implements DedupeStore {
   }
 }
 
+export class RedisBookmarkStore implements BookmarkStore {
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async advance(name: string, watermark: number, seen: Array<[string, number]>): Promise<void> {
+    if (!Number.isFinite(watermark)) throw new RangeError(`bookmark watermark must be a number of ms, got ${watermark}`);
+    const pairs = seen.filter(([, at]) => Number.isFinite(at)).flatMap(([key, at]) => [key, Math.round(at)]);
+    await runScript(this.client, ADVANCE_BOOKMARK, [this.keys.heard(name), this.keys.heardVersions(name)], [Math.round(watermark), MAX_SEEN, ...pairs]);
+  }
+
+  async read(name: string): Promise<HeardBookmark | undefined> {
+    const [watermark, versions] = await Promise.all([this.client.hget(this.keys.heard(name), 'watermark'), this.client.zrange(this.keys.heardVersions(name), '0', '-1', 'WITHSCORES')]);
+    if (watermark === null) return undefined;
+    const seen: Array<[string, number]> = [];
+    for (let i = 0; i + 1 < versions.length; i += 2) seen.push([versions[i]!, Number(versions[i + 1])]);
+    return { watermark: Number(watermark), seen };
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.client.del(this.keys.heard(name), this.keys.heardVersions(name));
+  }
+}
+
+export class RedisLifecycleQueue implements LifecycleQueue {
+  private subscriber: Redis | undefined;
+  private readonly watchers = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async push(nodeId: string, item: string): Promise<void> {
+    await this.client.rpush(this.keys.lifecycle(nodeId), item);
+    await this.client.publish(this.keys.lifecycleChannel, nodeId);
+  }
+
+  async drain(lease: Lease): Promise<string[]> {
+    const nodeId = lease.name.slice('subscriptions:'.length);
+    if (lease.name !== leaseNames.subscriptions(nodeId)) throw new RangeError(`lease ${lease.name} is not a subscription lease`);
+    const reply = (await runScript(this.client, DRAIN_IF_HOLDER, [this.keys.lease(lease.name), this.keys.lifecycle(nodeId)], [holderValue(lease)])) as unknown[];
+    return Number(reply[0]) === 1 ? reply.slice(1).map(String) : [];
+  }
+
+  watch(nodeId: string, onSignal: () => void): () => void {
+    if (!this.subscriber) {
+      // One subscriber connection per state client (pub/sub takes a connection of its own), for every node.
+      const subscriber = (this.subscriber = this.client.duplicate());
+      subscriber.on('error', () => undefined); // reconnects by itself; the list is drained at takeover anyway
+      subscriber.on('message', (_channel: string, id: string) => {
+        for (const watcher of this.watchers.get(id) ?? []) watcher();
+      });
+      void subscriber.subscribe(this.keys.lifecycleChannel).catch(() => undefined);
+    }
+    let set = this.watchers.get(nodeId);
+    if (!set) this.watchers.set(nodeId, (set = new Set()));
+    const entry = () => onSignal();
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+      if (!set.size) this.watchers.delete(nodeId);
+    };
+  }
+
+  close(): void {
+    this.subscriber?.disconnect();
+    this.subscriber = undefined;
+  }
+}
+
 export function defaultOwnerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
 }
@@ -265,6 +364,8 @@ export class RedisSharedState implements SharedState {
   readonly cursors: CursorStore;
   readonly subscriptions: SubscriptionStore;
   readonly dedupe: RedisDedupeStore;
+  readonly bookmarks: RedisBookmarkStore;
+  readonly lifecycle: RedisLifecycleQueue;
   readonly queues: QueueConnections;
 
   constructor(
@@ -280,11 +381,14 @@ export class RedisSharedState implements SharedState {
     this.cursors = new RedisCursorStore(client, this.keys);
     this.subscriptions = new RedisSubscriptionStore(client, this.keys);
     this.dedupe = new RedisDedupeStore(client, this.keys);
+    this.bookmarks = new RedisBookmarkStore(client, this.keys);
+    this.lifecycle = new RedisLifecycleQueue(client, this.keys);
     // Same server, credentials and reconnect backoff as the checked client; commands wait while Redis is away.
     this.queues = { prefix: `${prefix}:bull`, createClient: () => client.duplicate({ maxRetriesPerRequest: null }) };
   }
 
   async close(): Promise<void> {
+    this.lifecycle.close();
     try {
       await Promise.race([this.client.quit(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     } catch {

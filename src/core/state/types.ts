@@ -94,6 +94,11 @@ export interface CursorStore {
   save(lease: Lease, record: CursorRecord): Promise<void>;
   /** Fenced removal (the node was removed from the flows). */
   remove(lease: Lease): Promise<void>;
+  /**
+   * `msg.reset` from any instance: `record` replaces the one of lease `name` under a fresh fencing number, so whoever
+   * holds the lease has its next write refused (`StaleFenceError` reason `reset`), acquires again and re-reads.
+   */
+  reset(name: string, record: CursorRecord): Promise<void>;
 }
 
 /** A webhook-in node's Graph subscriptions, written by its subscription owner only. */
@@ -101,6 +106,41 @@ export interface SubscriptionStore {
   read(name: string): Promise<Fenced<SubscriptionRecord[]> | undefined>;
   save(lease: Lease, records: SubscriptionRecord[]): Promise<void>;
   remove(lease: Lease): Promise<void>;
+}
+
+/**
+ * A webhook-in node's catch-up bookmark of one Outlook collection as every instance advances it (issue 17 item 3):
+ * where a catch-up window opens (ms, Graph's clock; it only moves forward: a Lua max) and the versions notifications
+ * delivered inside that window (`dedupeKey`, updatedMs), so the owner's catch-up does not emit them again. The
+ * catch-up round's own cursor and its pending events are a fenced `CursorRecord` (lease `webhookCursor`).
+ */
+export interface HeardBookmark {
+  /** Window start (ms): the largest ever advanced to. */
+  watermark: number;
+  /** `[dedupeKey, updatedMs]` delivered by notifications (pruned below the watermark's second, at most `MAX_SEEN`). */
+  seen: Array<[string, number]>;
+}
+
+export interface BookmarkStore {
+  /** Moves the window start of `name` to `watermark` unless it is already later, and remembers `seen` versions. */
+  advance(name: string, watermark: number, seen: Array<[string, number]>): Promise<void>;
+  read(name: string): Promise<HeardBookmark | undefined>;
+  /** Forgets the bookmark (`msg.reset`, node removed). */
+  remove(name: string): Promise<void>;
+}
+
+/**
+ * Lifecycle notifications (`reauthorizationRequired`, `subscriptionRemoved`, `missed`) that reached an instance other
+ * than the subscription owner, handed to the owner (issue 17): a Redis list per webhook-in node (durable: the owner
+ * drains it when it takes over) and a pub/sub signal so the owner drains it at once.
+ */
+export interface LifecycleQueue {
+  /** Appends `item` (JSON) to the node's list and signals the owner. */
+  push(nodeId: string, item: string): Promise<void>;
+  /** Everything queued for the node, removed atomically; only while `lease` (the node's subscription lease) holds. */
+  drain(lease: Lease): Promise<string[]>;
+  /** Calls `onSignal` when something is pushed for `nodeId` (any instance); returns the unsubscribe. */
+  watch(nodeId: string, onSignal: () => void): () => void;
 }
 
 /** The notification dedupe set: a key is claimed once per TTL across every instance. */
@@ -127,6 +167,8 @@ export interface SharedState {
   readonly cursors: CursorStore;
   readonly subscriptions: SubscriptionStore;
   readonly dedupe: DedupeStore;
+  readonly bookmarks: BookmarkStore;
+  readonly lifecycle: LifecycleQueue;
   readonly queues: QueueConnections;
   /** What the connection checks could not establish (e.g. the eviction policy could not be read): to be logged. */
   readonly warnings: readonly string[];

@@ -11,6 +11,7 @@
 import { MAX_SEEN, dedupeKey, type FilterCursor } from '../changes/filter-engine';
 import type { PollerCursor } from '../changes';
 import { atOrAfter } from '../changes/shared';
+import type { HeardBookmark } from '../state/types';
 
 /** Subtracted from the last-heard instant: notifications in flight and clock differences between us and Graph. */
 export const CATCH_UP_SLACK_MS = 60_000;
@@ -76,4 +77,24 @@ export function advanceBookmark(current: PollerCursor | undefined, at: number, v
     if (seen.length > MAX_SEEN) seen = seen.slice(seen.length - MAX_SEEN);
   }
   return moved ? { ...fresh, seen } : { ...base, seen };
+}
+
+/**
+ * Cluster mode (issue 17): the bookmark a catch-up round starts from, made of the last round's cursor (the owner's
+ * fenced record) and the window every instance advanced as notifications came in (`heard`, a Redis max): the later
+ * window wins, with the versions notifications delivered inside it, so none is emitted again. Undefined: neither.
+ */
+export function sharedBookmark(round: PollerCursor | undefined, heard: HeardBookmark | undefined): FilterCursor | undefined {
+  const base = round?.mode === 'filter' ? round : undefined;
+  if (!base && !heard) return undefined;
+  const cursor: FilterCursor =
+    base && (!heard || base.watermark >= heard.watermark) ? { ...base, seen: [...base.seen] } : { mode: 'filter', watermark: heard!.watermark, seen: [], startedAt: heard!.watermark };
+  const keys = new Set(cursor.seen.map(([key]) => key));
+  for (const [key, updated] of heard?.seen ?? []) {
+    if (keys.has(key) || !atOrAfter(updated, cursor.watermark)) continue;
+    keys.add(key);
+    cursor.seen.push([key, updated]);
+  }
+  if (cursor.seen.length > MAX_SEEN) cursor.seen = cursor.seen.slice(cursor.seen.length - MAX_SEEN);
+  return cursor;
 }

@@ -28,7 +28,8 @@ import type { EngineContext } from '../changes/shared';
 import { parsePollerConfiguration, type ResourceConfig } from '../opencon/poller-config';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BoundedSet } from './bounded-set';
-import { advanceBookmark, catchUpQuery, versionKey } from './catch-up';
+import { advanceBookmark, CATCH_UP_SLACK_MS, catchUpQuery, sharedBookmark, versionKey } from './catch-up';
+import { SharedBookmarks } from './shared-bookmarks';
 import { clientStateCheck, driveResourceOf, normalizeNotification, notificationKey, objectTypeOf, withoutClientState, type NotificationBatch, type NotificationItem } from './notifications';
 import { decryptResourceData, isEncryptedContent } from './rich-notifications';
 import { NotOwnerError, SubscriptionManager, type SubscriptionRecord, type SubscriptionSpec } from './subscription-manager';
@@ -37,7 +38,7 @@ import { SharedDriveCursors } from './shared-drive-cursors';
 import { StaleFenceError } from '../state/errors';
 import { isDriveResource } from './subscription-specs';
 import { ValidationTokenVerifier } from './validation-tokens';
-import type { CursorStore, DedupeStore, LeaseStore, SubscriptionStore } from '../state/types';
+import type { BookmarkStore, CursorStore, DedupeStore, LeaseStore, LifecycleQueue, SubscriptionStore } from '../state/types';
 
 /**
  * How long a notification is claimed across instances: Graph retries an unanswered notification for up to 4 hours
@@ -102,16 +103,17 @@ export interface WebhookReceiverOptions {
    * in the cluster's `SubscriptionStore` instead of `loadSubscriptions` / `saveSubscriptions`.
    */
   sharedSubscriptions?: {
-    open(): Promise<{ leases: LeaseStore; subscriptions: SubscriptionStore }>;
+    open(): Promise<{ leases: LeaseStore; subscriptions: SubscriptionStore; lifecycle: LifecycleQueue }>;
     nodeId: string;
     ttlMs: number;
   };
   /**
    * Cluster mode: drive cursors in the cluster's `CursorStore`, one resolution round at a time across the instances
-   * (`shared-drive-cursors.ts`); catch-up bookmarks stay in `cursors` (per instance).
+   * (`shared-drive-cursors.ts`); catch-up bookmarks in its `BookmarkStore`, advanced by every instance
+   * (`shared-bookmarks.ts`), each catch-up round run by the subscription owner under the bookmark's lease.
    */
   sharedDriveCursors?: {
-    open(): Promise<{ leases: LeaseStore; cursors: CursorStore }>;
+    open(): Promise<{ leases: LeaseStore; cursors: CursorStore; bookmarks: BookmarkStore }>;
     nodeId: string;
     ttlMs: number;
   };
@@ -145,6 +147,11 @@ export class WebhookReceiver {
   private standbyOwner: string | undefined;
   private readonly ownershipErrors = new Set<string>();
   private readonly driveCursors: SharedDriveCursors | undefined;
+  private readonly bookmarks: SharedBookmarks | undefined;
+  /** Cluster mode, the owner: its manager has started (handed-over lifecycle notifications can be acted on). */
+  private ownerReady = false;
+  private lifecycleDrain: Promise<void> = Promise.resolve();
+  private lifecycleTimer: NodeJS.Timeout | undefined;
   private readonly tokens: ValidationTokenVerifier;
   private mismatches = 0;
   /** When the shared dedupe set last failed, while it fails (one error per outage; tried again after 5 s). */
@@ -166,6 +173,9 @@ export class WebhookReceiver {
     this.tokens = new ValidationTokenVerifier({ authorityHost: o.authorityHost, appId: o.appId, now: () => o.graph.serverNow(), signal: this.abort.signal });
     this.manager = this.createManager();
     this.driveCursors = o.sharedDriveCursors ? new SharedDriveCursors(o.sharedDriveCursors) : undefined;
+    this.bookmarks = o.sharedDriveCursors
+      ? new SharedBookmarks({ open: o.sharedDriveCursors.open, nodeId: o.sharedDriveCursors.nodeId, onError: (err) => o.error(`catch-up bookmarks (cluster): ${err.message}; kept and tried again every 5 s`) })
+      : undefined;
     // A receive-only node (no subscriptions) has nothing to own.
     const shared = o.specs.length ? o.sharedSubscriptions : undefined;
     this.ownership = shared
@@ -181,16 +191,57 @@ export class WebhookReceiver {
             if (holder) this.ownershipErrors.clear();
             this.standby(holder?.owner);
           },
-          onError: (err) => {
-            // One report per distinct problem (the keeper retries every TTL/3 while Redis is away).
-            if (this.ownershipErrors.has(err.message)) return;
-            this.ownershipErrors.add(err.message);
-            o.error(`subscription ownership (cluster): ${err.message}`);
-          },
+          onError: (err) => this.ownershipError(err),
+          onHandedOver: () => this.drainLifecycle(),
         })
       : undefined;
     this.resolveDrive = serialRounds((resource) => this.driveRound(resource));
     this.catchUpFromBookmark = serialRounds((resource) => this.catchUpRound(resource));
+  }
+
+  /** One report per distinct problem (the keeper retries every TTL/3 while Redis is away). */
+  private ownershipError(err: Error): void {
+    if (this.ownershipErrors.has(err.message)) return;
+    this.ownershipErrors.add(err.message);
+    this.o.error(`subscription ownership (cluster): ${err.message}`);
+  }
+
+  /**
+   * Cluster mode, the owner: acts on the lifecycle notifications other instances handed over (signalled through
+   * Redis pub/sub; also every lease TTL and on taking over, so none waits for a lost signal). One drain at a time.
+   */
+  private drainLifecycle(): void {
+    const { ownership } = this;
+    if (!ownership || !this.ownerReady || this.closing) return;
+    this.lifecycleDrain = this.lifecycleDrain.then(async () => {
+      if (!this.ownerReady || this.closing) return;
+      let items: string[];
+      try {
+        items = await ownership.drain();
+      } catch (err) {
+        this.ownershipError(err as Error);
+        return;
+      }
+      for (const raw of items) {
+        let handed: { lifecycleEvent?: unknown; subscriptionId?: unknown };
+        try {
+          handed = JSON.parse(raw) as typeof handed;
+        } catch {
+          continue;
+        }
+        await this.actOnLifecycle(String(handed.lifecycleEvent), String(handed.subscriptionId)).catch((err: Error) => this.o.error(err.message));
+      }
+    });
+  }
+
+  /** The owner (or a single instance) acts on a lifecycle notification: reauthorize, recreate, catch up. */
+  private async actOnLifecycle(event: string, subscriptionId: string): Promise<void> {
+    if (event === 'reauthorizationRequired') await this.manager.reauthorize(subscriptionId);
+    else if (event === 'subscriptionRemoved') await this.manager.recreate(subscriptionId);
+    else if (event === 'missed') {
+      const record = this.recordsFor().find((r) => r.id === subscriptionId);
+      if (record) await this.catchUp(record.resource);
+    }
   }
 
   private createManager(): SubscriptionManager {
@@ -248,11 +299,14 @@ export class WebhookReceiver {
     this.manager.stop();
     const manager = (this.manager = this.createManager());
     this.standbyOwner = undefined;
+    this.ownerReady = false;
     const { specs } = this.o;
     this.o.status('yellow', 'subscribing');
     try {
       await manager.start();
       if (this.closing || manager !== this.manager || !this.owner) return;
+      this.ownerReady = true;
+      this.drainLifecycle(); // what was handed over before this term
       this.o.status(manager.current.length === specs.length ? 'green' : 'red', 'subscriptions', { count: manager.current.length });
     } catch (err) {
       if (err instanceof StaleFenceError || err instanceof NotOwnerError || this.closing || manager !== this.manager) return;
@@ -264,6 +318,7 @@ export class WebhookReceiver {
   /** Not (or no longer) the owner: stop acting at once; the status names the owner when known. */
   private standby(holder: string | undefined): void {
     this.manager.stop();
+    this.ownerReady = false;
     if (this.closing) return;
     this.standbyOwner = holder ?? '';
     if (this.standbyOwner) this.o.status('yellow', 'standby', { owner: this.standbyOwner });
@@ -288,6 +343,8 @@ export class WebhookReceiver {
       }
       if (this.ownership) {
         this.standbyOwner = '';
+        const every = Math.max(1000, this.o.sharedSubscriptions?.ttlMs ?? 15_000);
+        this.lifecycleTimer = setInterval(() => this.drainLifecycle(), every);
         await this.ownership.start();
         return;
       }
@@ -359,6 +416,11 @@ export class WebhookReceiver {
     while (this.queued.length) this.acceptQueued(); // answered 202 already: handled, as they would have been a turn later
     this.closing = true;
     this.abort.abort();
+    if (this.lifecycleTimer) clearInterval(this.lifecycleTimer);
+    if (this.bookmarks) {
+      await withTimeout(this.bookmarks.flush().catch(() => undefined), 2000);
+      this.bookmarks.close();
+    }
     const saveCursors = () => this.o.cursors.close(removed).catch((err: Error) => this.o.warn(`saving drive cursors on close: ${err.message}`));
     const { ownership } = this;
     if (ownership) {
@@ -497,11 +559,58 @@ export class WebhookReceiver {
   /** The subscription on `resource` delivered (or was confirmed alive) at `at`: a later catch-up starts there. */
   private heard(resource: string, at: number, version?: { objectId: string; updatedMs: number }): void {
     if (!catchUpQuery(resource)) return;
+    if (this.bookmarks) {
+      // Cluster mode: a Redis max across the instances (catchUpCursor's slack: the window opens a minute earlier).
+      this.bookmarks.note(resource, at - CATCH_UP_SLACK_MS, version);
+      return;
+    }
     const { cursors } = this.o;
     cursors.note(bookmarkKey(resource), advanceBookmark(cursors.get(bookmarkKey(resource)), at, version));
   }
 
+  /**
+   * Cluster mode: one catch-up round of an Outlook collection, by the subscription owner only, under the bookmark's
+   * `webhook-cursor:` lease (a mutex with a fencing number): first what a dead owner left pending (same eventIds),
+   * then the changes since `sharedBookmark` (the later of the last round's cursor and the window the instances
+   * advanced), written with the events before the send (fenced) and cleared after.
+   */
+  private async sharedCatchUpRound(resource: string, driveCursors: SharedDriveCursors, bookmarks: SharedBookmarks): Promise<void> {
+    if (this.ownership && !this.owner) return;
+    const query = catchUpQuery(resource);
+    if (!query) return;
+    await driveCursors.run(bookmarkKey(resource), async (round) => {
+      if (round.cursor && round.pending.length) {
+        for (const event of round.pending) this.emit(event);
+        await round.save(round.cursor, []);
+      }
+      const bookmark = sharedBookmark(round.cursor, await bookmarks.read(resource));
+      if (!bookmark) return;
+      const [config] = parsePollerConfiguration(
+        { [query.objectType]: { url: query.url, idField: 'id' } },
+        { elementKey: this.o.elementKey, timezone: 'UTC', mePath: this.o.mePath },
+      );
+      const result = await pollResource(this.engineContext(), config!, bookmark);
+      const events: Ms365Event[] = [];
+      for (const polled of result.events) {
+        const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
+        if (key && !this.versionsSeen.add(key)) continue; // delivered by a notification here already
+        events.push(asWebhookEvent(polled));
+      }
+      await round.save(result.cursor, events);
+      for (const event of events) this.emit(event);
+      await round.save(result.cursor, []);
+      this.o.sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.watermark).toISOString(), events: events.length });
+    });
+  }
+
+  /** Cluster mode: whether `resource` has a bookmark (advanced by an instance, or a catch-up round's cursor). */
+  private async sharedBookmarkExists(resource: string, driveCursors: SharedDriveCursors, bookmarks: SharedBookmarks): Promise<boolean> {
+    if (await bookmarks.read(resource)) return true;
+    return (await driveCursors.read(bookmarkKey(resource)))?.cursor !== undefined;
+  }
+
   private async catchUpRound(resource: string): Promise<void> {
+    if (this.driveCursors && this.bookmarks) return this.sharedCatchUpRound(resource, this.driveCursors, this.bookmarks);
     const { cursors } = this.o;
     const query = catchUpQuery(resource);
     const bookmark = cursors.get(bookmarkKey(resource));
@@ -541,10 +650,16 @@ export class WebhookReceiver {
         if (!options.onlyIfBookmarked) this.o.sendSide('lifecycle/catchup-needed', { resource, reason: 'notifications may have been missed; poll this resource (ms365-poller) to catch up' });
         return;
       }
-      if (!cursors.get(bookmarkKey(resource))) {
+      const { driveCursors, bookmarks } = this;
+      if (driveCursors && bookmarks ? !(await this.sharedBookmarkExists(resource, driveCursors, bookmarks)) : !cursors.get(bookmarkKey(resource))) {
         // A first subscription: nothing before it is owed; later gaps start here.
-        this.heard(resource, this.o.graph.serverNow());
-        await cursors.flush();
+        if (bookmarks) {
+          bookmarks.note(resource, this.o.graph.serverNow()); // no slack: catchUpCursor(at, first)
+          await bookmarks.flush();
+        } else {
+          this.heard(resource, this.o.graph.serverNow());
+          await cursors.flush();
+        }
         if (!options.onlyIfBookmarked) this.o.sendSide('lifecycle/catchup-needed', { resource, reason: 'no bookmark to catch up from' });
         return;
       }
@@ -556,7 +671,7 @@ export class WebhookReceiver {
   }
 
   private async handleItem(item: NotificationItem, receivedAt: number): Promise<void> {
-    const { o, manager } = this;
+    const { o } = this;
     if (!this.clientStateMatches(item.clientState) && !(await this.matchesSharedRecord(item))) {
       this.mismatches += 1;
       if (this.mismatches === 1) o.warn('dropped a notification whose clientState does not match (counted in the status)');
@@ -565,13 +680,13 @@ export class WebhookReceiver {
     if (item.lifecycleEvent) {
       o.sendSide(`lifecycle/${item.lifecycleEvent}`, withoutClientState(item));
       const id = String(item.subscriptionId);
-      // Standing by (cluster): the owner's renewal (which also reauthorizes; a 404 recreates) takes care of it.
-      if (item.lifecycleEvent === 'reauthorizationRequired' && this.standbyOwner === undefined) await manager.reauthorize(id);
-      else if (item.lifecycleEvent === 'subscriptionRemoved' && this.standbyOwner === undefined) await manager.recreate(id);
-      else if (item.lifecycleEvent === 'missed') {
-        const record = this.recordsFor().find((r) => r.id === id);
-        if (record) await this.catchUp(record.resource);
+      if (this.ownership && this.standbyOwner !== undefined) {
+        // Standing by (cluster): handed to the owner through Redis, which acts at once (its renewal is the backstop).
+        const handed = JSON.stringify({ lifecycleEvent: item.lifecycleEvent, subscriptionId: id });
+        await this.ownership.handOver(handed).catch((err: Error) => o.error(`handing ${item.lifecycleEvent} over to the subscription owner failed (${err.message}); its next renewal takes care of it`));
+        return;
       }
+      await this.actOnLifecycle(item.lifecycleEvent, id);
       return;
     }
     // By id; else by resource: a subscription of an earlier run that Graph still serves (ids lost with memory context).

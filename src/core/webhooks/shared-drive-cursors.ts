@@ -34,6 +34,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class SharedDriveCursors {
   constructor(private readonly options: SharedDriveCursorOptions) {}
 
+  /** The stored record of `key` (no lease taken). */
+  async read(key: string): Promise<CursorRecord | undefined> {
+    const { cursors } = await this.options.open();
+    return (await cursors.read(leaseNames.webhookCursor(this.options.nodeId, key)))?.value;
+  }
+
   /** Runs `round` under the drive's lease with its stored record; the lease is released afterwards. */
   async run(resource: string, round: (state: DriveRound) => Promise<void>): Promise<void> {
     const { leases, cursors } = await this.options.open();

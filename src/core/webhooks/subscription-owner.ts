@@ -9,14 +9,14 @@
  */
 import { StaleFenceError } from '../state/errors';
 import { LeaseKeeper, type LeaseLossReason } from '../state/lease-keeper';
-import { leaseNames, type Lease, type LeaseHolder, type LeaseStore, type SubscriptionStore } from '../state/types';
+import { leaseNames, type Lease, type LeaseHolder, type LeaseStore, type LifecycleQueue, type SubscriptionStore } from '../state/types';
 import type { SubscriptionRecord } from './subscription-manager';
 
 const RETRY_OPEN_MS = 5_000;
 
 export interface SubscriptionOwnershipOptions {
   /** The cluster's shared state (waits for the connection; rejected while Redis cannot be used). */
-  open(): Promise<{ leases: LeaseStore; subscriptions: SubscriptionStore }>;
+  open(): Promise<{ leases: LeaseStore; subscriptions: SubscriptionStore; lifecycle: LifecycleQueue }>;
   nodeId: string;
   ttlMs: number;
   /** This instance became the owner: start the subscriptions' upkeep (records from `load()`, writes by `save()`). */
@@ -24,11 +24,14 @@ export interface SubscriptionOwnershipOptions {
   /** This instance is not (or no longer) the owner: stop acting at once. `holder` when another instance holds it. */
   onStandby(holder: LeaseHolder | undefined, reason: LeaseLossReason | 'held' | 'stale'): void;
   onError(err: Error): void;
+  /** Another instance handed a lifecycle notification over (`handOver`): the owner drains them (`drain`). */
+  onHandedOver?(): void;
 }
 
 export class SubscriptionOwnership {
   readonly name: string;
-  private store?: { leases: LeaseStore; subscriptions: SubscriptionStore };
+  private store?: { leases: LeaseStore; subscriptions: SubscriptionStore; lifecycle: LifecycleQueue };
+  private unwatch: (() => void) | undefined;
   private keeper?: LeaseKeeper;
   /** The lease this instance acts under (set on acquisition, cleared on loss or a refused write). */
   private acting: Lease | undefined;
@@ -54,7 +57,8 @@ export class SubscriptionOwnership {
       return;
     }
     if (this.closed) return;
-    const { leases } = this.store;
+    const { leases, lifecycle } = this.store;
+    this.unwatch = lifecycle.watch(this.options.nodeId, () => this.options.onHandedOver?.());
     this.keeper = new LeaseKeeper({
       leases,
       name: this.name,
@@ -131,9 +135,26 @@ export class SubscriptionOwnership {
     return this.shared;
   }
 
+  /**
+   * Not the owner: a lifecycle notification (JSON) for the owner, which is signalled at once and drains it; kept in
+   * Redis until an owner drains it (one taking over later does).
+   */
+  async handOver(item: string): Promise<void> {
+    const { lifecycle } = this.store ?? (await this.options.open());
+    await lifecycle.push(this.options.nodeId, item);
+  }
+
+  /** The owner: the lifecycle notifications handed over, removed in Redis only while this lease holds there. */
+  async drain(): Promise<string[]> {
+    const lease = this.current();
+    if (!this.store || !lease) return [];
+    return this.store.lifecycle.drain(lease);
+  }
+
   /** Stops competing; releases the lease (another instance takes over at once). */
   async stop(): Promise<void> {
     this.closed = true;
+    this.unwatch?.();
     if (this.retry) clearTimeout(this.retry);
     this.stopStandbyWatch();
     this.acting = undefined;

@@ -8,7 +8,7 @@
 import type { StoredTokens, TokenStore } from '../../core/auth/token-store';
 import type { RefreshGate } from '../../core/auth/token-manager';
 import { LeaseRefreshGate } from '../../core/state/refresh-gate';
-import { SharedTokenStore } from '../../core/state/shared-token-store';
+import { SharedTokenStore, TokenRecordConflictError } from '../../core/state/shared-token-store';
 import type { ClusterNode } from './cluster-api';
 
 export interface ClusterTokens {
@@ -57,4 +57,48 @@ export function clusterTokens(cluster: ClusterNode, connectorId: string, secret:
     }
   };
   return { store, gate, ready };
+}
+
+/**
+ * A delegated sign-in made in the dialog of a connector that names a deployed cluster (issue 17): written to Redis,
+ * sealed, never to this instance's token file. It replaces the record (a sign-in wins over what another instance
+ * wrote since the read: one retry on the version conflict).
+ */
+export async function saveSignInToCluster(cluster: ClusterNode, connectorId: string, secret: string, tokens: StoredTokens): Promise<void> {
+  const state = await cluster.state();
+  const store = new SharedTokenStore({ records: state.tokens, connectorId, secret });
+  await store.load();
+  try {
+    await store.save(tokens);
+  } catch (err) {
+    if (!(err instanceof TokenRecordConflictError)) throw err;
+    await store.save(tokens); // the conflict brought the stored version
+  }
+}
+
+/** The sign-in stored in the cluster's Redis for connector `connectorId` (the status route of a connector not running). */
+export async function loadFromCluster(cluster: ClusterNode, connectorId: string, secret: string): Promise<StoredTokens | undefined> {
+  const state = await cluster.state();
+  return new SharedTokenStore({ records: state.tokens, connectorId, secret }).load();
+}
+
+/**
+ * At deploy with a cluster: a sign-in this instance's token file holds (made in the dialog before the connector was
+ * deployed with its cluster) for the same app, tenant and authority (`binding`) moves into Redis when Redis has none
+ * or an older one, and is then removed from the file (and the node's credentials). True when it moved; a version
+ * conflict (another instance wrote meanwhile: its record is newer) leaves both as they are.
+ */
+export async function moveFileSignIn(shared: TokenStore, local: TokenStore, binding: string): Promise<boolean> {
+  const file = await local.load();
+  if (!file?.refreshToken || file.binding !== binding) return false;
+  const current = await shared.load();
+  if (current?.refreshToken && (current.savedAt ?? 0) >= (file.savedAt ?? 0)) return false;
+  try {
+    await shared.save(file);
+  } catch (err) {
+    if (err instanceof TokenRecordConflictError) return false;
+    throw err;
+  }
+  await local.clear();
+  return true;
 }

@@ -17,7 +17,9 @@ import { MicrosoftOAuth } from '../../core/auth/oauth';
 import { createPkce, randomState } from '../../core/auth/pkce';
 import type { TokenManager } from '../../core/auth/token-manager';
 import { tokenBinding } from '../../core/auth/token-store';
-import { connectorTokenStore } from './connector-token-store';
+import { connectorTokenStore, installationSecret } from './connector-token-store';
+import type { ClusterNode } from './cluster-api';
+import { loadFromCluster, saveSignInToCluster } from './cluster-tokens';
 import { text as localized } from './i18n';
 import { dialogSettings, dialogValues, NODE_ID, text as str } from './connector-session';
 
@@ -41,6 +43,15 @@ interface PendingSignIn {
   redirectUri: string;
   codeVerifier: string;
   expiresAt: number;
+  /** The cluster node the dialog names (its tokens go to Redis when it is deployed). */
+  clusterId: string;
+}
+
+/** The deployed `ms365-cluster` node `id`, if any. */
+function deployedCluster(RED: NodeAPI, id: string): ClusterNode | undefined {
+  if (!id || !NODE_ID.test(id)) return undefined;
+  const node = RED.nodes.getNode(id) as (ClusterNode & { type?: string }) | null;
+  return node && node.type === 'ms365-cluster' && typeof node.state === 'function' ? node : undefined;
 }
 
 /** A sign-in must come back within 10 minutes (Microsoft's codes live about as long, `reference/graph.md` §8). */
@@ -79,6 +90,8 @@ function sendPage(res: Response, status: number, title: string, paragraphs: stri
 
 export function registerConnectorRoutes(RED: NodeAPI, live: Map<string, LiveConnector>): void {
   const pending = new Map<string, PendingSignIn>();
+  /** Connectors not running whose last sign-in went to their cluster's Redis (the status route reads it there). */
+  const clusterSignIns = new Map<string, string>();
   /** Last sign-in failure per connector id (shown by the status route). */
   const lastErrors = new Map<string, string>();
 
@@ -96,7 +109,8 @@ export function registerConnectorRoutes(RED: NodeAPI, live: Map<string, LiveConn
     try {
       const id = req.params.id;
       if (!NODE_ID.test(id)) return res.status(400).json({ error: 'invalid connector id' });
-      const { config, clientId, clientSecret } = dialogSettings(RED, live, id, dialogValues(req.body), 'authorization_code');
+      const values = dialogValues(req.body);
+      const { config, clientId, clientSecret } = dialogSettings(RED, live, id, values, 'authorization_code');
       if (!config.callbackUrl) return res.status(400).json({ error: 'callbackUrl: the redirect URI is required' });
       checkCallbackUrl(config.callbackUrl);
       const oauth = new MicrosoftOAuth({ authorityHost: config.authorityHost, tenant: config.tenant, clientId, clientSecret });
@@ -113,6 +127,7 @@ export function registerConnectorRoutes(RED: NodeAPI, live: Map<string, LiveConn
         redirectUri: config.callbackUrl,
         codeVerifier: pkce.verifier,
         expiresAt: Date.now() + STATE_TTL_MS,
+        clusterId: typeof values.cluster === 'string' ? values.cluster.trim() : '',
       });
       lastErrors.delete(id);
       const authorizeUrl = oauth.authorizeUrl({ redirectUri: config.callbackUrl, scope: config.scope, state, codeChallenge: pkce.challenge });
@@ -156,15 +171,13 @@ export function registerConnectorRoutes(RED: NodeAPI, live: Map<string, LiveConn
         if (running && running.binding === binding) {
           await running.manager.signedIn(tokens);
         } else {
-          await connectorTokenStore(RED, sign.nodeId).save({
-            refreshToken: tokens.refreshToken,
-            accessToken: tokens.accessToken,
-            expiresAt: tokens.expiresAt,
-            account: tokens.account,
-            scope: tokens.scope,
-            binding,
-            savedAt: Date.now(),
-          });
+          const stored = { refreshToken: tokens.refreshToken, accessToken: tokens.accessToken, expiresAt: tokens.expiresAt, account: tokens.account, scope: tokens.scope, binding, savedAt: Date.now() };
+          // The dialog names a deployed cluster: the sign-in goes to Redis (sealed), not to this instance's file.
+          const cluster = deployedCluster(RED, sign.clusterId);
+          if (cluster) await saveSignInToCluster(cluster, sign.nodeId, installationSecret(RED), stored);
+          else await connectorTokenStore(RED, sign.nodeId).save(stored);
+          if (cluster) clusterSignIns.set(sign.nodeId, sign.clusterId);
+          else clusterSignIns.delete(sign.nodeId);
         }
         lastErrors.delete(sign.nodeId);
         const who = tokens.account ? `Signed in as ${tokens.account}.` : 'Signed in.';
@@ -196,8 +209,8 @@ export function registerConnectorRoutes(RED: NodeAPI, live: Map<string, LiveConn
         error: lastErrors.get(id) ?? status.error ?? null,
       });
     }
-    connectorTokenStore(RED, id)
-      .load()
+    const cluster = deployedCluster(RED, clusterSignIns.get(id) ?? '');
+    (cluster ? loadFromCluster(cluster, id, installationSecret(RED)) : connectorTokenStore(RED, id).load())
       .then((stored) =>
         res.json({
           authorized: Boolean(stored?.refreshToken),
