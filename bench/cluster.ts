@@ -254,6 +254,14 @@ async function main(): Promise<void> {
       );
     }
     console.log(`  ratio 3 instances / 1 instance (cluster): ${(three.rate / one.rate).toFixed(2)}x; 1 instance cluster / file mode: ${(one.rate / file.rate).toFixed(2)}x`);
+    // What bounds the ratio: the cores the Node-RED processes and the proxy keep busy at saturation (the load generator
+    // and Redis come on top). When the three instances already use what the machine has, a third instance cannot add
+    // throughput, whatever the cluster mode costs.
+    const cores = (r: { rate: number; cpu: number; proxyCpu: number }) => ((r.cpu + r.proxyCpu) * r.rate) / 1e6;
+    console.log(
+      `  cores busy at saturation (Node-RED summed + proxy; load generator and Redis not counted) of ${os.cpus().length}: ` +
+        `3 instances ${cores(three).toFixed(2)}, 1 instance ${cores(one).toFixed(2)}, file mode ${cores(file).toFixed(2)}`,
+    );
     const oneCluster = { what: '1 instance of the same cluster, same proxy', value: one.rate };
     report({ figure: `cluster webhook-in throughput, 3 instances behind a round-robin proxy, ${IN_FLIGHT} in flight`, value: three.rate, unit: 'notifications/s', baseline: oneCluster, ratio: three.rate / one.rate, target: '≥ 2× one instance' });
     report({
