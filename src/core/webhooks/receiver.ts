@@ -795,7 +795,8 @@ export class WebhookReceiver {
     }
     const key = notificationKey(item);
     if (key && !this.seen.add(key)) return;
-    if (key && !(await this.claimAcrossInstances(key))) return;
+    // A replayed item skips the claim: this instance may have claimed it before the crash that cut it off.
+    if (key && !this.journaled.has(item) && !(await this.claimAcrossInstances(key))) return;
     if (item.changeType !== 'deleted' && item.resourceData) {
       const version = versionKey(String(item.resourceData.id ?? ''), item.resourceData['@odata.etag']);
       if (version && !this.versionsSeen.add(version)) return; // emitted by a catch-up already

@@ -39,6 +39,26 @@ describe('core/webhooks/receiver with the notification journal', function () {
     await second.r.close(false);
   });
 
+  it('cluster mode: a replayed item skips the shared dedupe claim (this instance may have claimed it before the crash)', async () => {
+    const claimed = new Set<string>();
+    const sharedDedupe = { claim: async (key: string) => (claimed.has(key) ? false : (claimed.add(key), true)) };
+    const storage = new MemoryJournalStorage();
+    const first = collectingReceiver(sim(), { sharedDedupe, journal: new NotificationJournal(storage, { warn: () => undefined }) });
+    await first.r.receive(batch(item('claimed-then-killed')));
+    const left = storage.killed();
+    await waitFor('claimed (and sent) by the first run', () => claimed.size === 1 && first.events.length === 1);
+    const second = collectingReceiver(sim(), { sharedDedupe, journal: new NotificationJournal(left, { warn: () => undefined }) });
+    await second.r.start();
+    await waitFor('replayed despite the claim', () => second.events.length === 1);
+    assert.equal(second.events[0].eventId, first.events[0].eventId);
+    // A live repeat of the same notification is still claimed away.
+    await second.r.receive(batch(item('claimed-then-killed')));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(second.events.length, 1);
+    await first.r.close(false);
+    await second.r.close(false);
+  });
+
   it('a journal that cannot be written rejects receive (the adapter answers 503) and reports it once', async () => {
     const storage = new MemoryJournalStorage();
     storage.append = async () => Promise.reject(new Error('EROFS: read-only file system'));
