@@ -13,7 +13,7 @@
  * (or a timer), once `keepMs` have passed since (so the events had time to reach a durable place downstream, e.g.
  * `ms365-callback-out`'s outbox): losing a `done` record in a crash means a replay (same eventIds), never a loss.
  * A graceful close marks what was handed on as done. The file is rewritten with the live entries at open and when
- * dead records outnumber live ones by COMPACT_MIN_RECORDS. Unreadable lines (a torn last line after a crash, damage)
+ * dead records outnumber live ones COMPACT_DEAD_PER_LIVE times over, plus COMPACT_MIN_RECORDS. Unreadable lines (a torn last line after a crash, damage)
  * are skipped with one warning; every readable entry is still replayed.
  *
  * No secret in the journal: an item's `clientState` is checked before journaling and replaced by the result
@@ -74,6 +74,8 @@ interface AddRecord {
 
 export const DEFAULT_JOURNAL_KEEP_MS = 2000;
 const COMPACT_MIN_RECORDS = 1000;
+/** Compaction rewrites the live lines once at least this many dead lines per live one were appended (amortized). */
+const COMPACT_DEAD_PER_LIVE = 4;
 
 /** The journaled form of `item`: `clientState` replaced by whether it `matches` this node's, or by its hash. */
 export function journaledItem(item: NotificationItem, matches: boolean, sha256: (value: string) => string): JournaledItem {
@@ -112,7 +114,7 @@ export class NotificationJournal {
     private readonly o: NotificationJournalOptions,
   ) {
     this.keepMs = o.keepMs ?? DEFAULT_JOURNAL_KEEP_MS;
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? (() => performance.now()); // monotonic: a clock jump neither keeps nor drops entries early
   }
 
   /** How many synced writes the adds have cost (one per group of adds that arrive together). */
@@ -224,12 +226,12 @@ export class NotificationJournal {
     return { replay, skippedLines };
   }
 
-  /** `done` lines of the entries handed on at least `ageMs` ago (they leave `live`). */
+  /** `done` lines of the entries handed on at least `ageMs` ago (they leave `live`); oldest first, so it stops early. */
   private doneLines(ageMs: number): string[] {
     const lines: string[] = [];
     const now = this.now();
     for (const [seq, at] of this.finished) {
-      if (ageMs !== Infinity && now - at < ageMs) continue;
+      if (ageMs !== Infinity && now - at < ageMs) break;
       this.finished.delete(seq);
       this.live.delete(seq);
       lines.push(`${JSON.stringify({ op: 'done', seq })}\n`);
@@ -279,7 +281,7 @@ export class NotificationJournal {
       for (const w of waiting) w.reject(err);
       return;
     }
-    if (this.records - this.live.size > this.live.size + COMPACT_MIN_RECORDS && !this.pending.length) {
+    if (this.records - this.live.size > COMPACT_DEAD_PER_LIVE * this.live.size + COMPACT_MIN_RECORDS && !this.pending.length) {
       try {
         await this.storage.rewrite([...this.live.values()].join(''));
         this.records = this.live.size;

@@ -1,16 +1,20 @@
 /**
  * Where `ms365-webhook-in` keeps its notification journal (`core/webhooks/notification-journal`):
- * `<userDir>/.ms365-events/webhook-journal-<node id>.jsonl`, appended and fdatasync'd (the folder synced when the file
- * is created), compacted with `writeFileAtomic`; deleted when the node is removed. Without a user directory (the test
+ * `<userDir>/.ms365-events/webhook-journal-<node id>.jsonl`, appended through an `O_DSYNC` handle (each write is on disk
+ * when it returns: one system call instead of write + fdatasync, about half the CPU on the 2-core VM here; where
+ * `O_DSYNC` does not exist, write + fdatasync), the folder synced when the file is created, compacted with `writeFileAtomic`; deleted when the node is removed. Without a user directory (the test
  * helper) the journal lives in this process's memory, per node id, so a redeploy of the node still replays it.
  * Cluster mode: one journal per instance (its own user directory); the instance that answered replays it.
  */
-import { promises as fsp } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { MemoryJournalStorage, NotificationJournal, type JournalStorage } from '../../core/webhooks/notification-journal';
 import { syncDirectory, writeFileAtomic } from '../../core/persistence/atomic-file';
 import { nodeStateFileName, stateDirectory } from './state-dir';
+
+/** Append, create, and synchronous data writes where the platform has them (Linux, macOS). */
+const DSYNC_APPEND = constants.O_DSYNC ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC : undefined;
 
 export class FileJournalStorage implements JournalStorage {
   private handle: fsp.FileHandle | undefined;
@@ -30,12 +34,14 @@ export class FileJournalStorage implements JournalStorage {
     if (!this.handle) {
       const dir = path.dirname(this.file);
       await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-      this.handle = await fsp.open(this.file, 'a', 0o600);
+      this.handle = await fsp.open(this.file, DSYNC_APPEND ?? 'a', 0o600);
       // A file just created: its folder entry must be on disk too before anything in it counts as durable.
       if ((await this.handle.stat()).size === 0) await syncDirectory(dir);
     }
-    await this.handle.appendFile(text);
-    if (sync) await this.handle.datasync();
+    const data = Buffer.from(text, 'utf8');
+    // One write system call as a rule (a short write, rare on a local file, continues where it stopped).
+    for (let offset = 0; offset < data.length; ) offset += (await this.handle.write(data, offset)).bytesWritten;
+    if (sync && DSYNC_APPEND === undefined) await this.handle.datasync();
   }
 
   async rewrite(text: string): Promise<void> {
