@@ -1,8 +1,8 @@
 /**
  * Node-RED adapter for `ms365-webhook-in` (CONTRACT "ms365-webhook-in", `reference/graph.md` §1–§3):
  * a POST route on Node-RED's HTTP node root that answers Graph's validation handshake and change/lifecycle
- * notifications (202 once the batch is in the node's journal, work continues after), keeps the configured subscriptions alive through
- * `core/webhooks/subscription-manager`, and sends one message per change on output 1 and lifecycle /
+ * notifications (202 once the batch is in the node's journal, work continues after), keeps the configured
+ * subscriptions alive through `core/webhooks/subscription-manager`, and sends one message per change on output 1 and lifecycle /
  * subscription events on output 2. The orchestration lives in `core/webhooks/receiver` (and the modules it uses);
  * this file checks the configuration at deploy, owns the route and wires the receiver to Node-RED.
  */
