@@ -125,7 +125,9 @@ describe('reliability: ms365-webhook-in under SIGKILL right after its 202 answer
     });
     const got = events();
     assert.deepEqual(ledger.splitIds(got), [], `every repeated change carries the same eventId\n${ledger.report(got)}`);
-    console.log(`      webhook sigkill: ${KILLS} kills, ${ledger.made.size} changes, ${got.length} events received, ${ledger.repeats(got)} repeats (same eventId)`);
+    const replayed = [...nr.log().matchAll(/replaying (\d+) notification batch/g)].map((m) => m[1]);
+    const catchUps = (nr.log().match(/catchup/g) ?? []).length;
+    console.log(`      webhook sigkill: ${KILLS} kills, ${ledger.made.size} changes, ${got.length} events received, ${ledger.repeats(got)} repeats (same eventId); batches replayed per start: ${replayed.join(', ') || 'none'}${catchUps ? `; ${catchUps} catch-up lines` : ''}`);
     assert.doesNotMatch(nr.log(), /unhandled|uncaught/i);
     assert.ok(!nr.log().includes(SIM_CLIENT_SECRET), 'client secret absent from the log');
     assert.ok(!nr.log().includes(CLIENT_STATE), 'clientState absent from the log');
