@@ -8,7 +8,8 @@
  * Records, one JSON line each (append-only, through a `JournalStorage`):
  *   {"op":"add","seq":N,"at":ms,"items":[...],"validationTokens":[...]}   a batch accepted (synced before the 202)
  *   {"op":"done","seq":N}                                                 its events were handed on (not synced)
- * Group commit: adds that arrive while a write is under way share the next write and its one sync. An entry is
+ * Group commit: adds read in the same event-loop turn, or while a write is under way, share the next write and its
+ * one sync. An entry is
  * `handedOn` once every event of its batch has been sent; its `done` record is written lazily, with a later write
  * (or a timer), once `keepMs` have passed since (so the events had time to reach a durable place downstream, e.g.
  * `ms365-callback-out`'s outbox): losing a `done` record in a crash means a replay (same eventIds), never a loss.
@@ -260,7 +261,8 @@ export class NotificationJournal {
     const done = sync ? new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject })) : Promise.resolve();
     if (!this.writeScheduled) {
       this.writeScheduled = true;
-      this.chain = this.chain.then(() => this.writePending());
+      // After the event loop's check phase: every request read in the same turn joins the group (one sync for all).
+      this.chain = this.chain.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => this.writePending());
     }
     return done;
   }
