@@ -1,8 +1,8 @@
 /**
  * Node-RED adapter for `ms365-webhook-in` (CONTRACT "ms365-webhook-in", `reference/graph.md` §1–§3):
  * a POST route on Node-RED's HTTP node root that answers Graph's validation handshake and change/lifecycle
- * notifications (202 at once, work continues after), keeps the configured subscriptions alive through
- * `core/webhooks/subscription-manager`, and sends one message per change on output 1 and lifecycle /
+ * notifications (202 once the batch is in the node's journal, work continues after), keeps the configured
+ * subscriptions alive through `core/webhooks/subscription-manager`, and sends one message per change on output 1 and lifecycle /
  * subscription events on output 2. The orchestration lives in `core/webhooks/receiver` (and the modules it uses);
  * this file checks the configuration at deploy, owns the route and wires the receiver to Node-RED.
  */
@@ -16,6 +16,8 @@ import { certificateForGraph, parseSubscriptionSpecs, resolveSpecs } from '../co
 import { useConnector } from './shared/use-connector';
 import { nodeContextStore } from './shared/node-context';
 import { durableCursors } from './shared/durable-cursors';
+import { notificationJournal } from './shared/notification-journal-file';
+import { leaseTtlMs } from './shared/poller-cursors';
 import { installationSecret } from './shared/connector-token-store';
 import { alreadyRead, readBody, removePostRoute } from './shared/http-route';
 import { translator } from './shared/i18n';
@@ -40,11 +42,6 @@ interface WebhookCredentials {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
-/** Cluster mode: the subscription lease's TTL, `ms365ClusterLeaseMs` in settings.js (as the poller's), default 15 s. */
-const clusterLeaseMs = (RED: NodeAPI) => {
-  const value = Number((RED.settings as unknown as { ms365ClusterLeaseMs?: unknown }).ms365ClusterLeaseMs);
-  return Number.isInteger(value) && value >= 300 ? value : 15_000;
-};
 /** Routes taken, by normalized path → node id (two nodes on one path would remove each other's routes). */
 const routesInUse = new Map<string, string>();
 /** The statuses that change with each batch received (a count): shown at most every 250 ms (`coalesced-status`). */
@@ -128,11 +125,12 @@ export = function register(RED: NodeAPI): void {
       authorityHost: connector.authorityHost ?? 'https://login.microsoftonline.com',
       appId: connector.clientId ?? '',
       cursors,
+      journal: notificationJournal(RED, node, (message) => node.warn(t('errors.message', { message }))),
       // Cluster mode: a notification that reaches two instances comes out once (keys scoped to this node).
       sharedDedupe: cluster ? { claim: async (key, ttl) => (await cluster.state()).dedupe.claim(`webhook-in:${node.id}:${key}`, ttl) } : undefined,
       // Cluster mode: one subscription owner per node across the instances, the records in Redis (fenced).
-      sharedSubscriptions: cluster ? { open: () => cluster.state(), nodeId: node.id, ttlMs: clusterLeaseMs(RED) } : undefined,
-      sharedDriveCursors: cluster ? { open: () => cluster.state(), nodeId: node.id, ttlMs: clusterLeaseMs(RED) } : undefined,
+      sharedSubscriptions: cluster ? { open: () => cluster.state(), nodeId: node.id, ttlMs: leaseTtlMs(RED) } : undefined,
+      sharedDriveCursors: cluster ? { open: () => cluster.state(), nodeId: node.id, ttlMs: leaseTtlMs(RED) } : undefined,
       loadSubscriptions: async () => (await store.get<SubscriptionRecord[]>('subscriptions')) ?? [],
       saveSubscriptions: (records) => store.set('subscriptions', records),
       sendEvent: (event, topic) => node.send([{ topic, payload: event, _msgid: randomUUID() } as NodeMessage, null]),
@@ -171,9 +169,9 @@ export = function register(RED: NodeAPI): void {
         res.status(400).type('text/plain').send((err as Error).message);
         return;
       }
-      // §2.2: answer 202 within 3 s whatever happens next; the work continues after the answer (next turn, batched).
-      res.status(202).end();
-      if (!closing) receiver.enqueue(batch);
+      // §2.2: 202 within 3 s once the batch is journaled (one fsync per group); else 503 so Graph sends it again.
+      const journaled = closing ? false : await receiver.receive(batch).then(() => true, () => false);
+      res.status(journaled ? 202 : 503).end();
     };
 
     const middleware = (RED.settings as unknown as { httpNodeMiddleware?: unknown }).httpNodeMiddleware;

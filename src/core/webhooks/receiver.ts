@@ -38,6 +38,7 @@ import { SharedDriveCursors } from './shared-drive-cursors';
 import { StaleFenceError } from '../state/errors';
 import { isDriveResource } from './subscription-specs';
 import { ValidationTokenVerifier } from './validation-tokens';
+import { journaledItem, type ClientStateEvidence, type NotificationJournal } from './notification-journal';
 import type { BookmarkStore, CursorStore, DedupeStore, LeaseStore, LifecycleQueue, SubscriptionStore } from '../state/types';
 
 /**
@@ -93,6 +94,11 @@ export interface WebhookReceiverOptions {
   authorityHost: string;
   appId: string;
   cursors: WebhookCursors;
+  /**
+   * Where each batch is written durably before it is answered 202 (`notification-journal.ts`); its unfinished batches
+   * are replayed once the subscriptions are started. Without it, `receive` only queues (at most once across a crash).
+   */
+  journal?: NotificationJournal;
   /**
    * Cluster mode: the notification dedupe set shared by every instance (claim = first to see it). When it fails
    * (Redis away) the item still comes out (at least once) and the error is reported once per outage.
@@ -159,8 +165,12 @@ export class WebhookReceiver {
   private received = 0;
   private invalidTokens = 0;
   private closing = false;
-  /** Batches answered 202 and not yet handled, in arrival order. */
-  private queued: NotificationBatch[] = [];
+  /** Batches answered 202 (or replayed) and not yet handled, in arrival order, with their journal entry. */
+  private queued: QueuedBatch[] = [];
+  /** Items replayed from the journal: the clientState evidence stored there instead of the secret. */
+  private readonly journaled = new WeakMap<NotificationItem, ClientStateEvidence>();
+  /** When the journal last failed to take a batch (one warning per outage). */
+  private journalFailing = false;
   private readonly clientStateMatches: (received: unknown) => boolean;
 
   /** Drive notification or catch-up: every change since the cursor, one event per item (rounds of one resource in turn). */
@@ -333,6 +343,33 @@ export class WebhookReceiver {
 
   /** Drive cursors first (a change made once a subscription exists is after its cursor), then the subscriptions. */
   async start(): Promise<void> {
+    try {
+      await this.startSubscriptions();
+    } finally {
+      await this.replayJournal();
+    }
+  }
+
+  /**
+   * The batches a crash left in the journal (answered 202, events perhaps not handed on): through the normal path
+   * once the subscriptions' records are known (same eventIds; the clientState evidence checked as the secret was).
+   */
+  private async replayJournal(): Promise<void> {
+    const { journal } = this.o;
+    if (!journal || this.closing) return;
+    try {
+      const { replay } = await journal.open();
+      if (replay.length) this.o.warn(`replaying ${replay.length} notification batch(es) answered before a crash (events may repeat, same eventIds)`);
+      for (const entry of replay) {
+        entry.batch.items.forEach((item, i) => this.journaled.set(item, entry.evidence[i] ?? { none: true }));
+        this.queue({ batch: entry.batch, seq: entry.seq, at: entry.at });
+      }
+    } catch (err) {
+      this.o.error(`notification journal: ${(err as Error).message}`);
+    }
+  }
+
+  private async startSubscriptions(): Promise<void> {
     const { specs } = this.o;
     this.o.status('yellow', specs.length ? 'subscribing' : 'listening');
     try {
@@ -372,19 +409,52 @@ export class WebhookReceiver {
    * own request's turn).
    */
   enqueue(batch: NotificationBatch): void {
+    this.queue({ batch });
+  }
+
+  /**
+   * A parsed batch about to be answered: journaled durably first (group commit with the batches that arrive
+   * together), then queued as `enqueue` does. Rejects when it could not be journaled or the node is closing: the
+   * adapter answers 5xx, so Graph sends it again (never a 202 without the journal). Without a journal: `enqueue`.
+   */
+  async receive(batch: NotificationBatch): Promise<void> {
+    if (this.closing) throw new Error('closing');
+    const { journal } = this.o;
+    if (!journal) return this.enqueue(batch);
+    const at = this.o.graph.serverNow();
+    let seq: number;
+    try {
+      seq = await journal.add(batch.items.map((item) => journaledItem(item, this.clientStateMatches(item.clientState), sha256Hex)), batch.validationTokens, at);
+    } catch (err) {
+      if (!this.journalFailing) this.o.error(`the notification journal cannot be written (${(err as Error).message}); notifications are answered 503 so Graph sends them again`);
+      this.journalFailing = true;
+      throw err;
+    }
+    this.journalFailing = false;
+    if (this.closing) return; // journaled: replayed at the next start
+    this.queue({ batch, seq, at });
+  }
+
+  private queue(entry: QueuedBatch): void {
     if (this.closing) return;
-    this.queued.push(batch);
+    this.queued.push(entry);
     setImmediate(() => this.acceptQueued());
   }
 
   private acceptQueued(): void {
-    const batch = this.queued.shift();
-    if (batch) void this.accept(batch).catch((err: Error) => this.o.error(err.message));
+    const entry = this.queued.shift();
+    if (entry) void this.accept(entry.batch, entry).catch((err: Error) => this.o.error(err.message));
   }
 
-  /** A parsed batch, already answered 202 (§2.2): tokens checked, then each item in turn. */
-  async accept(batch: NotificationBatch): Promise<void> {
-    const receivedAt = this.o.graph.serverNow(); // bookmarks are on Graph's clock
+  /**
+   * A parsed batch, already answered 202 (§2.2): tokens checked, then each item in turn. `journal`: its entry, marked
+   * handed on once every item is through (not when the node closed meanwhile: then it is replayed at the next start).
+   */
+  async accept(batch: NotificationBatch, journal: { seq?: number; at?: number } = {}): Promise<void> {
+    const receivedAt = journal.at ?? this.o.graph.serverNow(); // bookmarks are on Graph's clock
+    const handedOn = () => {
+      if (journal.seq !== undefined && !this.closing) this.o.journal?.handedOn(journal.seq);
+    };
     if (batch.validationTokens.length || batch.items.some((i) => (i as { encryptedContent?: unknown }).encryptedContent !== undefined)) {
       // §4: a batch with resource data must carry valid tokens (aud = our app, iss = the items' tenant, Graph publisher).
       const tenantIds = [...new Set(batch.items.map((i) => String((i as { tenantId?: unknown }).tenantId ?? '')).filter(Boolean))];
@@ -394,6 +464,7 @@ export class WebhookReceiver {
         this.invalidTokens += batch.items.length;
         if (this.invalidTokens === batch.items.length) this.o.warn(`dropped notifications with invalid validation tokens (${(err as Error).message})`);
         this.o.status('yellow', 'receivedInvalid', { received: this.received, invalid: this.invalidTokens });
+        handedOn();
         return;
       }
     }
@@ -406,6 +477,7 @@ export class WebhookReceiver {
         this.o.error((err as Error).message, withoutClientState(item));
       }
     }
+    handedOn();
     if (this.standbyOwner) this.o.status('yellow', 'standbyReceived', { owner: this.standbyOwner, received: this.received });
     else if (this.mismatches) this.o.status('green', 'receivedDropped', { received: this.received, dropped: this.mismatches });
     else this.o.status('green', 'received', { received: this.received });
@@ -421,6 +493,13 @@ export class WebhookReceiver {
       await withTimeout(this.bookmarks.flush().catch(() => undefined), 2000);
       this.bookmarks.close();
     }
+    await this.closeSubscriptions(removed);
+    // What was handed on is done (the last sends reach their wires first); the rest is replayed at the next start.
+    await new Promise((resolve) => setImmediate(resolve));
+    await withTimeout(this.o.journal?.close(removed).catch((err: Error) => this.o.warn(`closing the notification journal: ${err.message}`)) ?? Promise.resolve(), 5000);
+  }
+
+  private async closeSubscriptions(removed: boolean): Promise<void> {
     const saveCursors = () => this.o.cursors.close(removed).catch((err: Error) => this.o.warn(`saving drive cursors on close: ${err.message}`));
     const { ownership } = this;
     if (ownership) {
@@ -478,13 +557,27 @@ export class WebhookReceiver {
    * Cluster mode: a clientState other than ours may still be right: the owner that created the subscription may have
    * another (a default derived from its own installation secret). Checked against the record's hash, constant time.
    */
-  private async matchesSharedRecord(item: NotificationItem): Promise<boolean> {
-    if (!this.ownership || typeof item.clientState !== 'string') return false;
+  private async matchesSharedRecord(item: NotificationItem, digest: Buffer): Promise<boolean> {
+    if (!this.ownership) return false;
     const records = await this.ownership.records(String(item.subscriptionId ?? ''));
     this.sharedRecords = records;
     const expected = records.find((r) => r.id === item.subscriptionId)?.clientStateHash;
     if (!expected || !/^[0-9a-f]{64}$/.test(expected)) return false;
-    return timingSafeEqual(Buffer.from(expected, 'hex'), createHash('sha256').update(item.clientState).digest());
+    return timingSafeEqual(Buffer.from(expected, 'hex'), digest);
+  }
+
+  /**
+   * The clientState check (§2.2): ours, else (cluster) the owner's record hash. An item replayed from the journal
+   * carries what was stored instead of the secret: the check's result, or the secret's hash checked the same way.
+   */
+  private async clientStateOk(item: NotificationItem): Promise<boolean> {
+    const evidence = this.journaled.get(item);
+    if (!evidence) {
+      if (this.clientStateMatches(item.clientState)) return true;
+      return typeof item.clientState === 'string' && this.matchesSharedRecord(item, createHash('sha256').update(item.clientState).digest());
+    }
+    if ('ok' in evidence) return true;
+    return 'sha256' in evidence && this.matchesSharedRecord(item, Buffer.from(evidence.sha256, 'hex'));
   }
 
   private engineContext(): EngineContext {
@@ -672,7 +765,7 @@ export class WebhookReceiver {
 
   private async handleItem(item: NotificationItem, receivedAt: number): Promise<void> {
     const { o } = this;
-    if (!this.clientStateMatches(item.clientState) && !(await this.matchesSharedRecord(item))) {
+    if (!(await this.clientStateOk(item))) {
       this.mismatches += 1;
       if (this.mismatches === 1) o.warn('dropped a notification whose clientState does not match (counted in the status)');
       return;
@@ -702,7 +795,8 @@ export class WebhookReceiver {
     }
     const key = notificationKey(item);
     if (key && !this.seen.add(key)) return;
-    if (key && !(await this.claimAcrossInstances(key))) return;
+    // A replayed item skips the claim: this instance may have claimed it before the crash that cut it off.
+    if (key && !this.journaled.has(item) && !(await this.claimAcrossInstances(key))) return;
     if (item.changeType !== 'deleted' && item.resourceData) {
       const version = versionKey(String(item.resourceData.id ?? ''), item.resourceData['@odata.etag']);
       if (version && !this.versionsSeen.add(version)) return; // emitted by a catch-up already
@@ -732,6 +826,15 @@ export class WebhookReceiver {
     o.sendEvent(event, eventTopic(event));
   }
 }
+
+interface QueuedBatch {
+  batch: NotificationBatch;
+  /** Its journal entry and when it was accepted (replayed batches keep their first time). */
+  seq?: number;
+  at?: number;
+}
+
+const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /** Resolves when `promise` settles or after `ms`, whichever comes first. */
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
