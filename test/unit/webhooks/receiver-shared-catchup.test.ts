@@ -7,54 +7,21 @@
  * catches up (the catch-up round its alone, fenced), without repeating what the standby delivered.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import axios from 'axios';
-import { useSimulator } from '../../support/simulator';
-import { useRedisServer, useRedisStates } from '../../support/redis';
 import { collectingReceiver } from '../../support/webhook-receiver';
+import { useClusterReceivers, waitLong as waitFor } from '../../support/cluster-receivers';
 import { dedupeKey } from '../../../src/core/changes/filter-engine';
 import type { RedisSharedState } from '../../../src/core/state';
 import { leaseNames } from '../../../src/core/state/types';
-import type { WebhookReceiver } from '../../../src/core/webhooks/receiver';
 import type { NotificationItem } from '../../../src/core/webhooks/notifications';
 
 const TTL_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 describe('core/webhooks/receiver: catch-up bookmarks and lifecycle notifications shared by instances (Redis)', function () {
   this.timeout(60_000);
-  const sim = useSimulator();
-  const redis = useRedisServer();
-  const states = useRedisStates(redis, 'wc');
-  const user = () => sim().state.defaultUser.id;
+  const { sim, redis, states, endpoint, receivers, user } = useClusterReceivers('wc');
   const store = () => sim().state.graph.store;
-  let server: http.Server;
-  let url = '';
-  const receivers: WebhookReceiver[] = [];
-
-  before(async () => {
-    server = http.createServer((req, res) => {
-      const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
-      res.writeHead(token === null ? 202 : 200, { 'Content-Type': 'text/plain' }).end(token ?? '');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-  });
-  after(() => server.close());
-  beforeEach(async () => {
-    await axios.delete(`${sim().controlUrl}/requests`);
-  });
-  afterEach(async () => {
-    await Promise.all(receivers.splice(0).map((r) => r.close(false)));
-  });
 
   const resource = () => `users/${user()}/messages`;
   const bookmarkName = () => leaseNames.webhookCursor('wc1', `catchup:${resource()}`);
@@ -65,7 +32,7 @@ describe('core/webhooks/receiver: catch-up bookmarks and lifecycle notifications
     const { r, events, errors } = collectingReceiver(sim(), {
       clientState: 'shared-state',
       fetchResource: true,
-      notificationUrl: url,
+      notificationUrl: endpoint.url(),
       specs: [{ resource: resource(), changeType: 'created,updated' }],
       sharedSubscriptions: { open: async () => state, nodeId: 'wc1', ttlMs: TTL_MS },
       sharedDriveCursors: { open: async () => state, nodeId: 'wc1', ttlMs: TTL_MS },

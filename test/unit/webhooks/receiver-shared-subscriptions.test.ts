@@ -5,55 +5,21 @@
  * a new owner adopts the stored subscription (no second create) and renews it; a stale owner's write is refused.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import axios from 'axios';
-import { useSimulator } from '../../support/simulator';
-import { useRedisServer, useRedisStates } from '../../support/redis';
 import { collectingReceiver } from '../../support/webhook-receiver';
+import { useClusterReceivers, waitLong as waitFor } from '../../support/cluster-receivers';
 import type { Ms365Event } from '../../../src/core/events';
 import { StaleFenceError, type RedisSharedState } from '../../../src/core/state';
 import { leaseNames } from '../../../src/core/state/types';
-import type { WebhookReceiver } from '../../../src/core/webhooks/receiver';
 import { clientStateHash } from '../../../src/core/webhooks/subscription-manager';
 import type { NotificationItem } from '../../../src/core/webhooks/notifications';
 
 const TTL_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 describe('core/webhooks/receiver: one subscription owner per node across instances (Redis)', function () {
   this.timeout(60_000);
-  const sim = useSimulator();
-  const redis = useRedisServer();
-  const states = useRedisStates(redis, 'ws');
-  const user = () => sim().state.defaultUser.id;
-  let server: http.Server;
-  let url = '';
-  const receivers: WebhookReceiver[] = [];
-
-  before(async () => {
-    // The notification endpoint the simulator validates at each create (all instances behind one URL).
-    server = http.createServer((req, res) => {
-      const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
-      res.writeHead(token === null ? 202 : 200, { 'Content-Type': 'text/plain' }).end(token ?? '');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-  });
-  after(() => server.close());
-  beforeEach(async () => {
-    await axios.delete(`${sim().controlUrl}/requests`);
-  });
-  afterEach(async () => {
-    await Promise.all(receivers.splice(0).map((r) => r.close(false)));
-  });
+  const { sim, redis, states, endpoint, receivers, user } = useClusterReceivers('ws');
 
   const resource = () => `users/${user()}/messages`;
 
@@ -62,7 +28,7 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
     const statuses: string[] = [];
     const { r, events, errors } = collectingReceiver(sim(), {
       clientState,
-      notificationUrl: url,
+      notificationUrl: endpoint.url(),
       specs: [{ resource: resource(), changeType: 'created,updated' }],
       sharedSubscriptions: { open: async () => state, nodeId: 'wh1', ttlMs: TTL_MS },
       loadSubscriptions: async () => assert.fail('cluster mode reads the records from Redis'),
@@ -214,7 +180,7 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
       const { r, events, errors } = collectingReceiver(sim(), {
         elementKey: 'onedrivev2',
         clientState: 'drive-state',
-        notificationUrl: url,
+        notificationUrl: endpoint.url(),
         sharedDriveCursors: { open: async () => state, nodeId: 'wd1', ttlMs: TTL_MS },
       });
       receivers.push(r);
