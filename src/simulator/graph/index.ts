@@ -264,10 +264,29 @@ function* filterIter<T>(items: Iterable<T>, keep: (item: T) => boolean): Iterabl
   for (const item of items) if (keep(item)) yield item;
 }
 
-/** A calendar resource ("calendar resource type"; the simulated user has one, the default calendar). */
+/**
+ * A calendar resource ("calendar resource type"; "Get calendar" shows every field, `@odata.id` included; the simulated
+ * user has one, the default calendar, which cannot be removed and tallies responses).
+ */
 function calendarJson(ctx: Ctx): Record<string, unknown> {
   const { data } = ctx;
-  return { id: data.calendarId, name: 'Calendar', color: 'auto', isDefaultCalendar: true, canEdit: true, canShare: true, canViewPrivateItems: true, owner: { name: data.user.displayName, address: data.user.mail } };
+  return {
+    '@odata.id': `${ctx.state.baseUrl}/v1.0/users('${data.user.id}@${ctx.state.tenantId}')/calendars('${data.calendarId}')`,
+    id: data.calendarId,
+    name: 'Calendar',
+    color: 'auto',
+    isDefaultCalendar: true,
+    changeKey: Buffer.from(`calendar:${data.calendarId}`).toString('base64').slice(0, 32),
+    canShare: true,
+    canViewPrivateItems: true,
+    hexColor: '',
+    canEdit: true,
+    allowedOnlineMeetingProviders: ['teamsForBusiness'],
+    defaultOnlineMeetingProvider: 'teamsForBusiness',
+    isTallyingResponses: true,
+    isRemovable: false,
+    owner: { name: data.user.displayName, address: data.user.mail },
+  };
 }
 
 /** A drive resource ("drive resource type"). */

@@ -16,6 +16,7 @@ import { clientStateMatches, normalizeNotification, objectIdOf, objectTypeOf, pa
 import { SubscriptionManager, type SubscriptionEvent } from '../../../src/core/webhooks/subscription-manager';
 import { MicrosoftOAuth } from '../../../src/core/auth/oauth';
 import { OAuthError } from '../../../src/core/auth/errors';
+import { listCalendars } from '../../../src/core/graph/browse';
 import { FIXTURE_DIR, fixture, fixtureNames, type GoldenFixture } from './shape';
 import { startFixtureServer, type FixtureServer } from './fixture-server';
 
@@ -135,6 +136,15 @@ describe('the product reads Microsoft documentation examples', () => {
       server.on('GET', server.local(start), server.answer(page));
       const round = await roundFrom(resource('onedrivev2', '/me/drive/root/delta'), start, 'onedrivev2');
       assert.deepEqual(round.events.map((e) => [e.objectId, e.eventType]), [['0123456789abc', 'DELETED'], ['123010204abac', 'UPDATED']]);
+    });
+  });
+
+  describe('the calendar picker ("Get calendar")', () => {
+    it('a calendar as Microsoft documents it is listed by id and name, default or not', async () => {
+      const calendar = use('calendar-get.json');
+      server.on('GET', '/v1.0/me/calendars*', { status: 200, body: { value: [server.answer(calendar).body] } });
+      const listed = await listCalendars(graph, '/me');
+      assert.deepEqual(listed, { value: [{ id: 'AAMkAGI2TGuLAAA=', name: 'Calendar', isDefault: false }], more: false });
     });
   });
 

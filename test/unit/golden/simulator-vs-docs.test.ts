@@ -85,6 +85,12 @@ describe('simulator answers vs Microsoft documentation examples', () => {
       expectSameShape('event-post.json', res.data, { mode: 'exact' });
     });
 
+    it('GET the calendar has the fields of "Get calendar"', async () => {
+      const res = await get(sim(), token, '/me/calendar');
+      assert.equal(res.status, 200);
+      expectSameShape('calendar-get.json', res.data, { mode: 'exact' });
+    });
+
     it('calendarView delta pages carry what "Get incremental changes to events in a calendar view" shows', async () => {
       const store = sim().state.graph.store;
       const userId = sim().state.defaultUser.id;
