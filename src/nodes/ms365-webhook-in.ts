@@ -17,7 +17,7 @@ import { useConnector } from './shared/use-connector';
 import { nodeContextStore } from './shared/node-context';
 import { durableCursors } from './shared/durable-cursors';
 import { notificationJournal } from './shared/notification-journal-file';
-import { leaseTtlMs } from './shared/poller-cursors';
+import { leaseTtlMs } from './shared/cluster-api';
 import { installationSecret } from './shared/connector-token-store';
 import { alreadyRead, readBody, removePostRoute } from './shared/http-route';
 import { translator } from './shared/i18n';

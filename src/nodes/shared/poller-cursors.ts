@@ -8,10 +8,8 @@ import type { Node, NodeAPI } from 'node-red';
 import type { Ms365Event } from '../../core/events';
 import type { PollerCursorStore } from '../../core/changes/cursor-store';
 import { ClusterPollerCursors } from '../../core/state/cluster-cursors';
-import type { ClusterNode } from './cluster-api';
+import { leaseTtlMs, type ClusterNode } from './cluster-api';
 import { durableCursors } from './durable-cursors';
-
-export const DEFAULT_LEASE_TTL_MS = 15_000;
 
 export interface PollerCursorOptions {
   keys: string[];
@@ -19,11 +17,6 @@ export interface PollerCursorOptions {
   /** Cluster: this instance started or stopped owning a resource. */
   onOwnership(key: string, owned: boolean): void;
   onError(err: Error): void;
-}
-
-export function leaseTtlMs(RED: NodeAPI): number {
-  const value = Number((RED.settings as unknown as { ms365ClusterLeaseMs?: unknown }).ms365ClusterLeaseMs);
-  return Number.isInteger(value) && value >= 300 ? value : DEFAULT_LEASE_TTL_MS;
 }
 
 export function pollerCursors(RED: NodeAPI, node: Node, cluster: ClusterNode | undefined, options: PollerCursorOptions): PollerCursorStore {
