@@ -164,8 +164,8 @@ export class GraphClient {
   }
 
   private noteServerDate(date: string | undefined, sentAt: number, receivedAt: number): void {
-    const at = date ? Date.parse(date) : NaN;
-    if (!Number.isFinite(at)) return;
+    const at = answerDate(date);
+    if (at === undefined) return;
     const shift = this.clock.observe(at, sentAt, receivedAt);
     if (Math.abs(shift) < CLOCK_JUMP_MS) return;
     this.logger.debug(`Graph's clock moved ${Math.round(shift / 1000)} s relative to ours`);
@@ -350,10 +350,10 @@ function flatHeaders(headers: Record<string, unknown>): Record<string, string> {
 /** `Retry-After` as milliseconds: one parser for the package (src/core/http/retry-after.ts), re-exported here. */
 export { parseRetryAfter };
 
-/** The answer's `Date` header (ms), or `fallback` when absent or unreadable. */
-function serverDateOr(date: string | undefined, fallback: number): number {
+/** An answer's `Date` header (Graph's clock) in ms; undefined when absent or unreadable. */
+function answerDate(date: string | undefined): number | undefined {
   const at = date ? Date.parse(date) : NaN;
-  return Number.isFinite(at) ? at : fallback;
+  return Number.isFinite(at) ? at : undefined;
 }
 
 /** Graph's error body `{"error":{"code","message","innerError":{"request-id"}}}` as a GraphError. */
@@ -373,6 +373,6 @@ export function toGraphError(status: number, data: unknown, headers: Record<stri
     location: headers.location,
     // An HTTP-date is Graph's clock: read against the answer's own `Date` (RFC 9110 §10.2.3), not ours, which may be
     // minutes off; delay-seconds (what Graph sends, "Microsoft Graph throttling guidance") need no clock.
-    retryAfterMs: parseRetryAfter(headers['retry-after'], serverDateOr(headers.date, Date.now())),
+    retryAfterMs: parseRetryAfter(headers['retry-after'], answerDate(headers.date) ?? Date.now()),
   });
 }
