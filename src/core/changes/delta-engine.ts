@@ -102,8 +102,8 @@ function knownCreations(cursor: DeltaCursor | undefined): KnownCreations {
 }
 
 /**
- * Read by an earlier round: listed with this creation time (`h`, the id's hash, is given when the time is listed at
- * all), or (beyond the list's cap) created in the range left unlisted.
+ * Read by an earlier round: listed with this creation time (`h`, the id's hash; undefined when the time is listed
+ * nowhere), or (beyond the list's cap) created in the range left unlisted.
  */
 function alreadyRead(known: KnownCreations, h: string | undefined, created: number): boolean {
   const range = known.unlisted;
@@ -229,7 +229,7 @@ function toEvents(ctx: EngineContext, resource: ResourceConfig, items: Map<strin
     // created since but already read by an earlier round (before its token was taken, or in the same whole second
     // as its start) is UPDATED now.
     // (A calendarView exception is an edit of an occurrence that existed: never new, `calendar-view.ts`.)
-    const isNew = created !== undefined && atOrAfter(created, since) && !alreadyRead(known, listedTime ? h : undefined, created) && !(calendarView && isException(item));
+    const isNew = created !== undefined && atOrAfter(created, since) && !alreadyRead(known, h, created) && !(calendarView && isException(item));
     const eventType: EventType = removed ? 'DELETED' : clockWentBack ? classify(created, updated, resource.createdCheckTolerance) : isNew ? 'CREATED' : 'UPDATED';
     const version = removed ? 'removed' : versionOf(item, updated);
     events.push(makeEvent(resource, ctx, item, id, eventType, removed ? ctx.pollStart : updated ?? ctx.pollStart, version));
