@@ -2,8 +2,9 @@
  * Where `ms365-webhook-in` keeps its notification journal (`core/webhooks/notification-journal`):
  * `<userDir>/.ms365-events/webhook-journal-<node id>.jsonl`, appended through an `O_DSYNC` handle (each write is on disk
  * when it returns: one system call instead of write + fdatasync, about half the CPU on the 2-core VM here; where
- * `O_DSYNC` does not exist, write + fdatasync), the folder synced when the file is created, compacted with `writeFileAtomic`; deleted when the node is removed. Without a user directory (the test
- * helper) the journal lives in this process's memory, per node id, so a redeploy of the node still replays it.
+ * `O_DSYNC` does not exist, write + fdatasync), the folder synced when the file is created, compacted with
+ * `writeFileAtomic`; deleted when the node is removed. Without a user directory (the test helper) the journal lives in
+ * this process's memory, per node id, so a redeploy of the node still replays it.
  * Cluster mode: one journal per instance (its own user directory); the instance that answered replays it.
  */
 import { constants, promises as fsp } from 'node:fs';
@@ -71,17 +72,14 @@ export function notificationJournal(RED: NodeAPI, node: Node, warn: (message: st
   else {
     const memory = inMemory.get(node.id) ?? new MemoryJournalStorage();
     inMemory.set(node.id, memory);
-    storage = { ...bind(memory), remove: async () => void inMemory.delete(node.id) };
+    // Removing the node forgets its journal (a new node with that id starts empty).
+    storage = {
+      read: () => memory.read(),
+      append: (text, sync) => memory.append(text, sync),
+      rewrite: (text) => memory.rewrite(text),
+      remove: async () => void inMemory.delete(node.id),
+      close: () => memory.close(),
+    };
   }
   return new NotificationJournal(storage, { warn });
-}
-
-function bind(memory: MemoryJournalStorage): JournalStorage {
-  return {
-    read: () => memory.read(),
-    append: (text, sync) => memory.append(text, sync),
-    rewrite: (text) => memory.rewrite(text),
-    remove: () => memory.remove(),
-    close: () => memory.close(),
-  };
 }
