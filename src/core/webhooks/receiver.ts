@@ -678,22 +678,31 @@ export class WebhookReceiver {
       }
       const bookmark = sharedBookmark(round.cursor, await bookmarks.read(resource));
       if (!bookmark) return;
-      const [config] = parsePollerConfiguration(
-        { [query.objectType]: { url: query.url, idField: 'id' } },
-        { elementKey: this.o.elementKey, timezone: 'UTC', mePath: this.o.mePath },
-      );
-      const result = await pollResource(this.engineContext(), config!, bookmark);
-      const events: Ms365Event[] = [];
-      for (const polled of result.events) {
-        const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
-        if (key && !this.versionsSeen.add(key)) continue; // delivered by a notification here already
-        events.push(asWebhookEvent(polled));
-      }
-      await round.save(result.cursor, events);
+      const { events, cursor } = await this.readSinceBookmark(query, bookmark);
+      await round.save(cursor, events);
       for (const event of events) this.emit(event);
-      await round.save(result.cursor, []);
+      await round.save(cursor, []);
       this.o.sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.watermark).toISOString(), events: events.length });
     });
+  }
+
+  /**
+   * What changed in an Outlook collection since `bookmark` (its catch-up query through the filter engine), as webhook
+   * events, without the versions a notification delivered already; and the cursor after it.
+   */
+  private async readSinceBookmark(query: { objectType: string; url: string }, bookmark: PollerCursor): Promise<{ events: Ms365Event[]; cursor: PollerCursor }> {
+    const [config] = parsePollerConfiguration(
+      { [query.objectType]: { url: query.url, idField: 'id' } },
+      { elementKey: this.o.elementKey, timezone: 'UTC', mePath: this.o.mePath },
+    );
+    const round = await pollResource(this.engineContext(), config!, bookmark);
+    const events: Ms365Event[] = [];
+    for (const polled of round.events) {
+      const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
+      if (key && !this.versionsSeen.add(key)) continue; // delivered by a notification already
+      events.push(asWebhookEvent(polled));
+    }
+    return { events, cursor: round.cursor };
   }
 
   /** Cluster mode: whether `resource` has a bookmark (advanced by an instance, or a catch-up round's cursor). */
@@ -708,18 +717,8 @@ export class WebhookReceiver {
     const query = catchUpQuery(resource);
     const bookmark = cursors.get(bookmarkKey(resource));
     if (!query || !bookmark) return;
-    const [config] = parsePollerConfiguration(
-      { [query.objectType]: { url: query.url, idField: 'id' } },
-      { elementKey: this.o.elementKey, timezone: 'UTC', mePath: this.o.mePath },
-    );
-    const round = await pollResource(this.engineContext(), config!, bookmark);
-    const events: Ms365Event[] = [];
-    for (const polled of round.events) {
-      const key = versionKey(polled.objectId, (polled.raw as Record<string, unknown> | undefined)?.['@odata.etag']);
-      if (key && !this.versionsSeen.add(key)) continue; // delivered by a notification already
-      events.push(asWebhookEvent(polled));
-    }
-    await cursors.beforeSend(bookmarkKey(resource), round.cursor, events);
+    const { events, cursor } = await this.readSinceBookmark(query, bookmark);
+    await cursors.beforeSend(bookmarkKey(resource), cursor, events);
     for (const event of events) this.emit(event);
     await cursors.afterSend();
     this.o.sendSide('lifecycle/catchup', { resource, since: new Date(bookmark.mode === 'filter' ? bookmark.watermark : this.o.graph.serverNow()).toISOString(), events: events.length });
