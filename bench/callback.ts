@@ -1,6 +1,6 @@
 /**
  * Callback delivery figures (TARGETS.md: numbers are printed, never asserted). Run:
- *   npx tsx bench/callback.ts
+ *   node scripts/build.js && npx tsx bench/callback.ts     (the pipeline is the compiled package, dist/)
  * 1. The core pipeline of ms365-callback-out: events in input messages of 100 (each fsync'd into the outbox
  *    journal before "done", group commit), batched into notifications of 10, signed with HMAC-SHA256 and POSTed
  *    in order to a local receiver that answers 200; the journal records each delivery.
@@ -16,11 +16,14 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
-import { buildNotifications } from '../src/core/delivery/envelope';
-import { Outbox } from '../src/core/delivery/outbox';
-import { CallbackSender } from '../src/core/delivery/sender';
 import type { Ms365Event } from '../src/core/events';
 import { report } from './report';
+import { builtModule } from './measure';
+
+// The pipeline as installed users run it: the compiled package (bench/measure.ts `builtModule`).
+const { buildNotifications } = builtModule<typeof import('../src/core/delivery/envelope')>('core/delivery/envelope');
+const { Outbox } = builtModule<typeof import('../src/core/delivery/outbox')>('core/delivery/outbox');
+const { CallbackSender } = builtModule<typeof import('../src/core/delivery/sender')>('core/delivery/sender');
 
 const EVENTS_PER_INPUT = 100;
 const INPUTS = Number(process.env.BENCH_INPUTS ?? 200); // 20,000 events, 2,000 notifications

@@ -1,5 +1,6 @@
 /** Small helpers shared by the bench scripts: numeric command-line options, percentiles, another process's CPU time. */
 import fs from 'node:fs';
+import path from 'node:path';
 
 /** `--name value` from the command line as a number, or `fallback`. */
 export function numberArg(name: string, fallback: number): number {
@@ -26,4 +27,30 @@ export function processCpuMs(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+const ROOT = path.join(__dirname, '..');
+
+/** The newest modification time (ms) of the files under `dir`. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : fs.statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * A module of the compiled package (`dist/<relative>`): what an installed user runs, not the TypeScript source
+ * through tsx's loader (whose module transform, e.g. a getter per imported name, is not what runs in Node-RED).
+ * `npm run bench` builds first; run alone, a missing or older-than-src build is an error, never measured.
+ */
+export function builtModule<T>(relative: string): T {
+  const cli = path.join(ROOT, 'dist', 'cli.js');
+  if (!fs.existsSync(cli)) throw new Error('dist/ is not built: run `node scripts/build.js` first (`npm run bench` does)');
+  if (newestMtime(path.join(ROOT, 'src')) > fs.statSync(cli).mtimeMs) {
+    throw new Error('dist/ is older than src/: run `node scripts/build.js` first (`npm run bench` does)');
+  }
+  return require(path.join(ROOT, 'dist', relative)) as T;
 }
