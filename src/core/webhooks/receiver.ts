@@ -459,7 +459,8 @@ export class WebhookReceiver {
       // §4: a batch with resource data must carry valid tokens (aud = our app, iss = the items' tenant, Graph publisher).
       const tenantIds = [...new Set(batch.items.map((i) => String((i as { tenantId?: unknown }).tenantId ?? '')).filter(Boolean))];
       try {
-        await this.tokens.verifyAll(batch.validationTokens, tenantIds);
+        // Judged at the instant the batch arrived (a replayed one: when it was journaled, not now).
+        await this.tokens.verifyAll(batch.validationTokens, tenantIds, receivedAt);
       } catch (err) {
         this.invalidTokens += batch.items.length;
         if (this.invalidTokens === batch.items.length) this.o.warn(`dropped notifications with invalid validation tokens (${(err as Error).message})`);

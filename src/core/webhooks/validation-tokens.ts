@@ -59,21 +59,23 @@ export class ValidationTokenVerifier {
 
   /**
    * Resolves when every token of a batch is valid for at least one of `tenantIds`; otherwise rejects with
-   * `Ms365Error('invalid_validation_token')` naming the failed check (never the token).
+   * `Ms365Error('invalid_validation_token')` naming the failed check (never the token). `receivedAt` (ms, default
+   * now): when the batch reached us; its tokens' lifetime (`exp`, `nbf`, an hour from Graph) is checked at that
+   * instant, so a batch journaled before its 202 and replayed after a long stop is judged as it arrived.
    */
-  async verifyAll(tokens: unknown, tenantIds: readonly string[]): Promise<void> {
+  async verifyAll(tokens: unknown, tenantIds: readonly string[], receivedAt?: number): Promise<void> {
     if (!Array.isArray(tokens) || tokens.length === 0) throw invalid('validationTokens is missing or empty.');
     for (const token of tokens) {
       if (typeof token !== 'string') throw invalid('a validation token is not a string.');
-      await this.verify(token, tenantIds);
+      await this.verify(token, tenantIds, receivedAt ?? this.now());
     }
   }
 
-  private async verify(token: string, tenantIds: readonly string[]): Promise<void> {
+  private async verify(token: string, tenantIds: readonly string[], at: number): Promise<void> {
     const authority = await this.load();
     let payload: JWTPayload;
     try {
-      payload = await this.verifySignature(token, authority, true);
+      payload = await this.verifySignature(token, authority, at, true);
     } catch (err) {
       throw describe(err);
     }
@@ -86,13 +88,13 @@ export class ValidationTokenVerifier {
     if (publisher !== GRAPH_NOTIFICATION_PUBLISHER_APP_ID) throw invalid('the token was not issued to the Graph notification publisher.');
   }
 
-  private async verifySignature(token: string, authority: Authority, mayWait: boolean): Promise<JWTPayload> {
+  private async verifySignature(token: string, authority: Authority, at: number, mayWait: boolean): Promise<JWTPayload> {
     try {
       const { payload } = await jwtVerify(token, authority.keys, {
         algorithms: ['RS256'],
         audience: this.options.appId,
         clockTolerance: this.options.clockSkewSeconds ?? 300,
-        currentDate: new Date(this.now()),
+        currentDate: new Date(at),
         requiredClaims: ['exp'],
       });
       return payload;
@@ -105,7 +107,7 @@ export class ValidationTokenVerifier {
         } finally {
           this.waiting -= 1;
         }
-        return this.verifySignature(token, authority, false);
+        return this.verifySignature(token, authority, at, false);
       }
       throw err;
     }

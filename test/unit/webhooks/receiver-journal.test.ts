@@ -4,11 +4,14 @@
  * with the same eventIds, the clientState check applied to what the journal kept instead of the secret.
  */
 import assert from 'node:assert/strict';
-import { useSimulator } from '../../support/simulator';
+import { simGraphClient, useSimulator } from '../../support/simulator';
 import { waitFor } from '../../support/connector';
 import { collectingReceiver } from '../../support/webhook-receiver';
 import { MemoryJournalStorage, NotificationJournal } from '../../../src/core/webhooks/notification-journal';
 import type { NotificationBatch, NotificationItem } from '../../../src/core/webhooks/notifications';
+import { GRAPH_NOTIFICATION_PUBLISHER_APP_ID } from '../../../src/core/webhooks/validation-tokens';
+import { signJwt } from '../../../src/simulator/jwt';
+import { SIM_CLIENT_ID } from '../../../src/simulator/identity';
 
 describe('core/webhooks/receiver with the notification journal', function () {
   this.timeout(20_000);
@@ -36,6 +39,35 @@ describe('core/webhooks/receiver with the notification journal', function () {
     assert.match(warnings.join('\n'), /replaying 2 notification batch\(es\)/);
     assert.match(warnings.join('\n'), /clientState does not match/, 'the forged item is dropped on replay too');
     await first.r.close(false);
+    await second.r.close(false);
+  });
+
+  it('a batch with validation tokens replayed after they expired is judged as it arrived: not dropped (Graph: tokens last an hour)', async () => {
+    const tenantId = sim().state.tenantId;
+    // Graph's clock two hours back while the batch arrives: its token (signed by the simulated Graph, valid one hour,
+    // "Set up change notifications that include resource data") has long expired when the replay runs, at Graph's now.
+    sim().state.clock.advance(-2 * 3600_000);
+    const graph = simGraphClient(sim());
+    await graph.get(`/users/${sim().state.defaultUser.id}`); // the client takes Graph's clock from the answer's Date
+    const now = Math.floor(sim().state.clock.now() / 1000);
+    const token = signJwt(sim().state, { aud: SIM_CLIENT_ID, iss: `https://sts.windows.net/${tenantId}/`, appid: GRAPH_NOTIFICATION_PUBLISHER_APP_ID, appidacr: '2', tid: tenantId, ver: '1.0', exp: now + 3600 });
+    const storage = new MemoryJournalStorage();
+    const first = collectingReceiver(sim(), { graph, journal: new NotificationJournal(storage, { warn: () => undefined }) });
+    await first.r.receive({ items: [item('with-token')], validationTokens: [token] });
+    const left = storage.killed(); // SIGKILL right after the 202
+    await waitFor('the first run accepted it', () => first.events.length === 1);
+    await first.r.close(false);
+    sim().state.clock.advance(2 * 3600_000);
+    const warnings: string[] = [];
+    const second = collectingReceiver(sim(), { journal: new NotificationJournal(left, { warn: () => undefined }), warn: (m) => void warnings.push(m) });
+    await second.r.start();
+    await waitFor('replayed', () => second.events.length === 1 || /invalid validation tokens/.test(warnings.join('\n')));
+    assert.doesNotMatch(warnings.join('\n'), /invalid validation tokens/);
+    assert.equal(second.events[0]?.eventId, first.events[0].eventId);
+    // A live batch with that token now is refused: it expired an hour ago.
+    await second.r.receive({ items: [item('late-token')], validationTokens: [token] });
+    await waitFor('refused', () => /invalid validation tokens/.test(warnings.join('\n')));
+    assert.equal(second.events.length, 1);
     await second.r.close(false);
   });
 
