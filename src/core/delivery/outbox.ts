@@ -3,7 +3,7 @@
  *
  * Why not Node-RED's file context store: it flushes every 30 s, so a SIGKILL loses what came in since. Here an
  * `add` is written and fdatasync'd before its promise resolves (concurrent adds share one write and one sync:
- * group commit), so the node calls `done()` only once the events are on disk. Records:
+ * group commit, `persistence/group-commit`), so the node calls `done()` only once the events are on disk. Records:
  *   {"op":"add","seq":N,"n":{notification},"state":"queued"|"given-up",...}   a notification enters
  *   {"op":"ok","seq":N}                                                       delivered (2xx): it leaves
  *   {"op":"gaveup","seq":N,"attempts":A,"at":ms,"error":"..."}                retries exhausted
@@ -20,6 +20,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Notification } from './envelope';
 import { syncDirectory } from '../persistence/atomic-file';
+import { GroupCommit } from '../persistence/group-commit';
 
 export type EntryState = 'queued' | 'given-up';
 
@@ -86,20 +87,26 @@ export class Outbox {
   private records = 0;
   private fileSize = 0;
   private handle: fsp.FileHandle | undefined;
-  /** Serializes writes, reads of evicted bodies and compactions. */
-  private chain: Promise<void> = Promise.resolve();
-  private pending: Pending[] = [];
-  private pendingSync: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
-  private flushScheduled = false;
-  private lazyTimer: NodeJS.Timeout | undefined;
+  /** Writes (group commit), reads of evicted bodies and compactions, one at a time. */
+  private readonly commit: GroupCommit<Pending>;
   private closed = false;
-  private syncs = 0;
 
   private constructor(
     readonly file: string,
     options: OutboxOptions,
   ) {
     this.maxResidentBytes = options.maxResidentBytes ?? DEFAULT_MAX_RESIDENT_BYTES;
+    this.commit = new GroupCommit<Pending>({
+      lazyMs: LAZY_WRITE_MS,
+      write: (lines, sync) => this.writeLines(lines, sync),
+      // Compact when dead records outnumber live ones by COMPACT_MIN_RECORDS: the rewrite (O(live)) is paid for by at
+      // least as many appends since the last one, so it stays amortized O(1) per record.
+      afterWrite: async () => {
+        if (this.records - this.entries.size > this.entries.size + COMPACT_MIN_RECORDS && !this.commit.pendingCount) {
+          await this.compact().catch(() => undefined);
+        }
+      },
+    });
   }
 
   /** Opens (creating the folder and file) and recovers the journal at `file`. */
@@ -147,7 +154,7 @@ export class Outbox {
 
   /** How many journal syncs (fdatasync) appends have cost so far: one per group of adds that arrive together. */
   get syncCount(): number {
-    return this.syncs;
+    return this.commit.syncCount;
   }
 
   /** Bytes of bodies held in memory (the rest are on disk only). */
@@ -221,9 +228,7 @@ export class Outbox {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
-    if (this.lazyTimer) clearTimeout(this.lazyTimer);
-    this.lazyTimer = undefined;
-    await this.chain.catch(() => undefined);
+    await this.commit.close();
     await this.handle?.close();
     this.handle = undefined;
   }
@@ -268,83 +273,37 @@ export class Outbox {
 
   private append(lines: Pending[], sync: boolean): Promise<void> {
     this.assertOpen();
-    this.pending.push(...lines);
     this.records += lines.length;
-    if (!sync) {
-      // Delivered/given-up records ride along with the next synced write, or go out after LAZY_WRITE_MS.
-      if (!this.flushScheduled && !this.lazyTimer) {
-        this.lazyTimer = setTimeout(() => {
-          this.lazyTimer = undefined;
-          this.scheduleWrite();
-        }, LAZY_WRITE_MS);
-        this.lazyTimer.unref();
-      }
-      return Promise.resolve();
-    }
-    const done = new Promise<void>((resolve, reject) => this.pendingSync.push({ resolve, reject }));
-    this.scheduleWrite();
-    return done;
+    // Delivered/given-up records (no sync) ride along with the next synced write, or go out after LAZY_WRITE_MS.
+    return this.commit.append(lines, sync);
   }
 
-  private scheduleWrite(): void {
-    if (this.flushScheduled || this.closed) return;
-    this.flushScheduled = true;
-    this.chain = this.chain.then(() => this.writePending());
+  /** One gathered write of the lines as encoded (no concatenated copy), their places noted; then one sync if asked. */
+  private async writeLines(lines: Pending[], sync: boolean): Promise<void> {
+    if (!this.handle) return;
+    if (lines.length) {
+      const buffers = lines.map((l) => Buffer.from(l.text, 'utf8'));
+      let offset = this.fileSize;
+      lines.forEach((l, i) => {
+        const length = buffers[i]!.length;
+        if (l.seq !== undefined) this.locations.set(l.seq, { offset, length });
+        offset += length;
+      });
+      await this.handle.writev(buffers);
+      this.fileSize = offset;
+    }
+    if (sync) await this.handle.datasync();
   }
 
-  /** One write (and one sync when anyone waits for it) for everything appended since the last one. */
-  private async writePending(): Promise<void> {
-    this.flushScheduled = false;
-    if (this.lazyTimer) {
-      clearTimeout(this.lazyTimer);
-      this.lazyTimer = undefined;
-    }
-    const lines = this.pending;
-    const waiting = this.pendingSync;
-    this.pending = [];
-    this.pendingSync = [];
-    try {
-      if (lines.length && this.handle) {
-        const buffers = lines.map((l) => Buffer.from(l.text, 'utf8'));
-        let offset = this.fileSize;
-        lines.forEach((l, i) => {
-          const length = buffers[i]!.length;
-          if (l.seq !== undefined) this.locations.set(l.seq, { offset, length });
-          offset += length;
-        });
-        // One gathered write of the lines as encoded (no concatenated copy).
-        await this.handle.writev(buffers);
-        this.fileSize = offset;
-      }
-      if (waiting.length && this.handle) {
-        await this.handle.datasync();
-        this.syncs++;
-      }
-      for (const w of waiting) w.resolve();
-    } catch (err) {
-      for (const w of waiting) w.reject(err);
-    }
-    // Compact when dead records outnumber live ones by COMPACT_MIN_RECORDS: the rewrite (O(live)) is paid for by at
-    // least as many appends since the last one, so it stays amortized O(1) per record.
-    if (this.records - this.entries.size > this.entries.size + COMPACT_MIN_RECORDS && !this.pending.length) {
-      await this.compact().catch(() => undefined);
-    }
-  }
-
-  /** Reads an evicted entry's `add` line (in the chain, so never during a compaction). */
+  /** Reads an evicted entry's `add` line (between writes, so never during a compaction). */
   private readAddRecord(seq: number): Promise<AddRecord> {
-    const result = this.chain.then(async () => {
+    return this.commit.exclusive(async () => {
       const loc = this.locations.get(seq);
       if (!loc || !this.handle) throw new Error(`outbox entry ${seq} is not in the journal`);
       const buffer = Buffer.alloc(loc.length);
       await this.handle.read(buffer, 0, loc.length, loc.offset);
       return JSON.parse(buffer.toString('utf8')) as AddRecord;
     });
-    this.chain = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
   }
 
   private async recover(): Promise<RecoveryReport> {
@@ -413,7 +372,7 @@ export class Outbox {
 
   /**
    * Rewrites the journal with only the live entries (bodies from memory or from the current file): temp file,
-   * sync, rename, sync the folder, reopen for appending. Runs inside the chain (or before anything else).
+   * sync, rename, sync the folder, reopen for appending. Runs between writes (or before anything else).
    */
   private async compact(): Promise<void> {
     const tmp = `${this.file}.tmp`;

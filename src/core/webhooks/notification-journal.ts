@@ -8,8 +8,8 @@
  * Records, one JSON line each (append-only, through a `JournalStorage`):
  *   {"op":"add","seq":N,"at":ms,"items":[...],"validationTokens":[...]}   a batch accepted (synced before the 202)
  *   {"op":"done","seq":N}                                                 its events were handed on (not waited for)
- * Group commit: adds read in the same event-loop turn, or while a write is under way, share the next write and its
- * one sync. An entry is `handedOn` once every event of its batch has been sent; its `done` record is written lazily,
+ * Group commit (`persistence/group-commit`): adds read in the same event-loop turn, or while a write is under way,
+ * share the next write and its one sync. An entry is `handedOn` once every event of its batch has been sent; its `done` record is written lazily,
  * with a later write (or a timer), once `keepMs` have passed since (so the events had time to reach a durable place
  * downstream, e.g. `ms365-callback-out`'s outbox): losing a `done` record in a crash means a replay (same eventIds),
  * never a loss. A graceful close marks what was handed on as done. The file is rewritten with the live entries at
@@ -22,6 +22,7 @@
  * or a forgery), by its SHA-256 (`clientStateSha256`), which the receiver compares with the cluster's record hash.
  */
 import type { NotificationBatch, NotificationItem } from './notifications';
+import { GroupCommit } from '../persistence/group-commit';
 
 /** Where the journal's lines live (a file with fdatasync in the adapter; memory in tests and without a user dir). */
 export interface JournalStorage {
@@ -100,13 +101,9 @@ export class NotificationJournal {
   private nextSeq = 1;
   private records = 0;
   private opened: Promise<JournalOpenReport> | undefined;
-  private chain: Promise<void> = Promise.resolve();
-  private pending: string[] = [];
-  private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
-  private writeScheduled = false;
+  private readonly commit: GroupCommit<string>;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private syncs = 0;
   private readonly keepMs: number;
   private readonly now: () => number;
 
@@ -116,11 +113,24 @@ export class NotificationJournal {
   ) {
     this.keepMs = o.keepMs ?? DEFAULT_JOURNAL_KEEP_MS;
     this.now = o.now ?? (() => performance.now()); // monotonic: a clock jump neither keeps nor drops entries early
+    this.commit = new GroupCommit<string>({
+      // After the event loop's check phase: every request read in the same turn joins the group (one sync for all).
+      gatherTurn: true,
+      lazyMs: 0,
+      write: (lines, sync) => this.storage.append(lines.join(''), sync),
+      // `done` records due by now ride along with every write.
+      due: () => {
+        const lines = this.doneLines(this.keepMs);
+        this.records += lines.length;
+        return lines;
+      },
+      afterWrite: (ok) => (ok ? this.compactIfDue() : Promise.resolve()),
+    });
   }
 
   /** How many synced writes the adds have cost (one per group of adds that arrive together). */
   get syncCount(): number {
-    return this.syncs;
+    return this.commit.syncCount;
   }
 
   /** Entries not yet marked done on disk. */
@@ -165,13 +175,13 @@ export class NotificationJournal {
     this.timer = undefined;
     if (removed) {
       this.closed = true;
-      await this.chain.catch(() => undefined);
+      await this.commit.close();
       await this.storage.remove();
       return;
     }
     await this.write(this.doneLines(Infinity), true).catch(() => undefined);
     this.closed = true;
-    await this.chain.catch(() => undefined);
+    await this.commit.close();
     await this.storage.close();
   }
 
@@ -256,40 +266,18 @@ export class NotificationJournal {
 
   private write(lines: string[], sync: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the notification journal is closed'));
-    this.pending.push(...lines);
     this.records += lines.length;
-    const done = sync ? new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject })) : Promise.resolve();
-    if (!this.writeScheduled) {
-      this.writeScheduled = true;
-      // After the event loop's check phase: every request read in the same turn joins the group (one sync for all).
-      this.chain = this.chain.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => this.writePending());
-    }
-    return done;
+    return this.commit.append(lines, sync);
   }
 
-  /** One write (and one sync when an add waits) for everything appended since the last one; done records ride along. */
-  private async writePending(): Promise<void> {
-    this.writeScheduled = false;
-    const waiting = this.waiting;
-    this.waiting = [];
-    const lines = [...this.doneLines(this.keepMs), ...this.pending];
-    this.records += lines.length - this.pending.length;
-    this.pending = [];
+  /** Rewrites the live lines once dead ones outnumber them (amortized: see COMPACT_DEAD_PER_LIVE). */
+  private async compactIfDue(): Promise<void> {
+    if (this.commit.pendingCount || this.records - this.live.size <= COMPACT_DEAD_PER_LIVE * this.live.size + COMPACT_MIN_RECORDS) return;
     try {
-      if (lines.length) await this.storage.append(lines.join(''), waiting.length > 0);
-      if (waiting.length) this.syncs += 1;
-      for (const w of waiting) w.resolve();
+      await this.storage.rewrite([...this.live.values()].join(''));
+      this.records = this.live.size;
     } catch (err) {
-      for (const w of waiting) w.reject(err);
-      return;
-    }
-    if (this.records - this.live.size > COMPACT_DEAD_PER_LIVE * this.live.size + COMPACT_MIN_RECORDS && !this.pending.length) {
-      try {
-        await this.storage.rewrite([...this.live.values()].join(''));
-        this.records = this.live.size;
-      } catch (err) {
-        this.o.warn(`the notification journal could not be compacted (${(err as Error).message})`);
-      }
+      this.o.warn(`the notification journal could not be compacted (${(err as Error).message})`);
     }
   }
 }
