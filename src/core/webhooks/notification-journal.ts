@@ -9,10 +9,10 @@
  *   {"op":"add","seq":N,"at":ms,"items":[...],"validationTokens":[...]}   a batch accepted (synced before the 202)
  *   {"op":"done","seq":N}                                                 its events were handed on (not waited for)
  * Group commit (`persistence/group-commit`): adds read in the same event-loop turn, or while a write is under way,
- * share the next write and its one sync. An entry is `handedOn` once every event of its batch has been sent; its `done` record is written lazily,
- * with a later write (or a timer), once `keepMs` have passed since (so the events had time to reach a durable place
- * downstream, e.g. `ms365-callback-out`'s outbox): losing a `done` record in a crash means a replay (same eventIds),
- * never a loss. A graceful close marks what was handed on as done. The file is rewritten with the live entries at
+ * share the next write and its one sync. An entry is `handedOn` once every event of its batch has been sent; its
+ * `done` record is written lazily, with a later write (or a timer), once `keepMs` have passed since (so the events had
+ * time to reach a durable place downstream, e.g. `ms365-callback-out`'s outbox): losing a `done` record in a crash
+ * means a replay (same eventIds), never a loss. A graceful close marks what was handed on as done. The file is rewritten with the live entries at
  * open and when dead records outnumber live ones COMPACT_DEAD_PER_LIVE times over, plus COMPACT_MIN_RECORDS.
  * Unreadable lines (a torn last line after a crash, damage) are skipped with one warning; every readable entry is
  * still replayed.
@@ -117,7 +117,7 @@ export class NotificationJournal {
       // After the event loop's check phase: every request read in the same turn joins the group (one sync for all).
       gatherTurn: true,
       lazyMs: 0,
-      write: (lines, sync) => this.storage.append(lines.join(''), sync),
+      write: (lines, sync) => (lines.length ? this.storage.append(lines.join(''), sync) : Promise.resolve()),
       // `done` records due by now ride along with every write.
       due: () => {
         const lines = this.doneLines(this.keepMs);
