@@ -1,6 +1,6 @@
 /**
  * Node-RED adapter for `ms365-poller` (CONTRACT "ms365-poller"): a one-shot timer re-armed after each poll (polls
- * never overlap, STYLE.md §3), one message per event. Cursors (`shared/durable-cursors`): before a round's events
+ * never overlap, STYLE.md §3: `core/changes/poll-loop`), one message per event. Cursors (`shared/durable-cursors`): before a round's events
  * are sent, the new cursors and those events are written atomically to `<userDir>/.ms365-events/poller-<id>.json`,
  * then mirrored in node context ("pollerState"); at start-up the newer wins and the events of an interrupted round
  * are sent again: a crash repeats at most the last round (same eventIds) and loses nothing, even with Node-RED's
@@ -15,6 +15,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { eventTopic, type Ms365Event } from '../core/events';
 import { parsePollerConfiguration, type ResourceConfig } from '../core/opencon/poller-config';
 import { pollResource, refusedForGood } from '../core/changes';
+import { PollLoop } from '../core/changes/poll-loop';
 import { MissingPermissionError } from '../core/graph/client';
 import { PermissionBackoff } from '../core/graph/permissions';
 import { useConnector } from './shared/use-connector';
@@ -66,17 +67,14 @@ export = function register(RED: NodeAPI): void {
     const cursors = pollerCursors(RED, node, connector.cluster, {
       keys,
       resend: sendEvents,
-      onOwnership: (_key, owned) => owned && setImmediate(() => void runPoll()),
+      onOwnership: (_key, owned) => owned && setImmediate(() => loop.poke()),
       onError: (err) => node.warn(t('errors.cluster', { error: err.message })),
     });
     // The starting point is now (Graph's clock if the connector knows it, else ours), on disk before any Graph call.
     const recordFailed = (err: Error) => node.warn(t('errors.recordStart', { error: err.message }));
     const started = cursors.begin(keys, connector.graph.serverNow()).catch(recordFailed);
 
-    let timer: NodeJS.Timeout | undefined;
     let closing = false;
-    let running: Promise<void> | undefined;
-    let pollAgain = false;
     /** The latest `msg.reset` recorded (rounds wait for it). */
     let resetting: Promise<void> = Promise.resolve();
     const abort = new AbortController();
@@ -84,12 +82,6 @@ export = function register(RED: NodeAPI): void {
     const permissions = new PermissionBackoff();
     /** Resources refused for good (core/changes `refusedForGood`): not asked again until redeploy or `msg.reset`. */
     const refused = new Map<string, Error>();
-
-    const arm = () => {
-      if (closing) return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => void runPoll(), every);
-    };
 
     /** One poll of every resource, in order. Errors of one resource do not stop the others. */
     const pollOnce = async (trigger?: NodeMessage): Promise<Error | undefined> => {
@@ -154,26 +146,7 @@ export = function register(RED: NodeAPI): void {
       return failure;
     };
 
-    const runPoll = async (trigger?: NodeMessage): Promise<Error | undefined> => {
-      if (running) {
-        pollAgain = true;
-        await running;
-        return undefined;
-      }
-      if (timer) clearTimeout(timer);
-      let result: Error | undefined;
-      running = (async () => {
-        result = await pollOnce(trigger);
-      })();
-      await running;
-      running = undefined;
-      if (pollAgain && !closing) {
-        pollAgain = false;
-        return runPoll();
-      }
-      arm();
-      return result;
-    };
+    const loop = new PollLoop<NodeMessage, Error | undefined>({ everyMs: every, poll: pollOnce, onError: (err) => node.error(err.message) });
 
     node.on('input', (msg: NodeMessage & { reset?: unknown }, _send: unknown, done: (err?: Error) => void) => {
       void (async () => {
@@ -183,17 +156,16 @@ export = function register(RED: NodeAPI): void {
           refused.clear();
           resetting = cursors.restart(keys, connector.graph.serverNow()).catch(recordFailed);
         }
-        done(await runPoll(msg));
+        done(await loop.run(msg));
       })().catch((err: Error) => done(err));
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
       closing = true;
-      if (timer) clearTimeout(timer);
       abort.abort();
       const guard = setTimeout(done, 5000);
       void (async () => {
-        await (running ?? Promise.resolve());
+        await loop.stop();
         await cursors.close(removed);
       })()
         .catch((err: Error) => node.warn(t('errors.saveOnClose', { error: err.message })))
@@ -204,10 +176,10 @@ export = function register(RED: NodeAPI): void {
     });
 
     const pollOnStart = def.pollOnStart === undefined || def.pollOnStart === true || def.pollOnStart === 'true';
-    if (pollOnStart) setImmediate(() => void runPoll());
+    if (pollOnStart) setImmediate(() => loop.poke());
     else {
       node.status({ fill: 'grey', shape: 'ring', text: t('status.waiting') });
-      arm();
+      loop.arm();
     }
   }
 
