@@ -145,6 +145,8 @@ describe('core/webhooks/receiver: one subscription owner per node across instanc
     // The lease expired in Redis without a's clock noticing (a pause its clock did not see, a skewed clock).
     const { stateA, a, record, name, b } = await staleOwnerA();
     await waitFor('b owns', () => b.r.owner);
+    // b adopts the stored subscription and renews it: its record is the one under its own fencing number.
+    await waitFor('b stored its record', async () => (await stateA.subscriptions.read(name))?.fence === (await stateA.leases.holder(name))?.fence);
     const written = await stateA.subscriptions.read(name);
     // a still thinks it owns: a lifecycle event makes it act and write; the write is refused.
     await a.r.accept({ items: [{ ...item(record!.id, 'state-a', 'x'), lifecycleEvent: 'reauthorizationRequired' } as NotificationItem], validationTokens: [] });
