@@ -12,8 +12,9 @@
  * share the next write and its one sync. An entry is `handedOn` once every event of its batch has been sent; its
  * `done` record is written lazily, with a later write (or a timer), once `keepMs` have passed since (so the events had
  * time to reach a durable place downstream, e.g. `ms365-callback-out`'s outbox): losing a `done` record in a crash
- * means a replay (same eventIds), never a loss. A graceful close marks what was handed on as done. The file is rewritten with the live entries at
- * open and when dead records outnumber live ones COMPACT_DEAD_PER_LIVE times over, plus COMPACT_MIN_RECORDS.
+ * means a replay (same eventIds), never a loss. A graceful close marks what was handed on as done. The file is
+ * rewritten with the live entries at open and when dead records outnumber live ones COMPACT_DEAD_PER_LIVE times over,
+ * plus COMPACT_MIN_RECORDS.
  * Unreadable lines (a torn last line after a crash, damage) are skipped with one warning; every readable entry is
  * still replayed.
  *
